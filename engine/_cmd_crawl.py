@@ -1,0 +1,297 @@
+"""``shoal crawl URL... [options]``: crawl breadth-first and write one JSON line per page."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ._options import CrawlOptions
+from ._stats import CrawlStats
+from ._supervisor import Supervisor
+from .errors import OutputError
+
+__all__ = ["add_engine_options", "add_parser", "format_summary", "options_from_args"]
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+
+
+def _size(text: str) -> int:
+    """``10000000``, ``10MB``, ``512k``, ``1GiB`` → bytes (k = 1000, Ki = 1024)."""
+    m = _SIZE.match(text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 10MB or 512k)")
+    number, unit = float(m.group(1)), (m.group(2) or "b").lower()
+    base = 1024 if "i" in unit else 1000
+    power = {"b": 0, "k": 1, "m": 2, "g": 3}[unit[0]]
+    return int(number * base**power)
+
+
+def _positive(kind: type[int] | type[float]) -> Any:
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
+        return value
+
+    return parse
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
+def add_engine_options(p: argparse.ArgumentParser) -> None:
+    """The options every crawling command shares (crawl, and the plugins' own commands)."""
+    d = CrawlOptions(urls=[])
+    g = p.add_argument_group("crawl limits and politeness")
+    g.add_argument(
+        "--scope",
+        metavar="SCOPE",
+        help="prefix (default: same host and path prefix as the start URL), host, "
+        "domain, or URL prefixes separated by commas",
+    )
+    g.add_argument(
+        "--max-pages",
+        type=_positive(int),
+        default=d.max_pages,
+        metavar="N",
+        help=f"stop after N pages (default {d.max_pages})",
+    )
+    g.add_argument(
+        "--max-depth",
+        type=int,
+        default=d.max_depth,
+        metavar="N",
+        help=f"follow links at most N steps from a start URL (default {d.max_depth})",
+    )
+    g.add_argument(
+        "--workers",
+        type=_positive(int),
+        default=0,
+        metavar="N",
+        help="worker processes (default: half the usable CPUs, at least 1)",
+    )
+    g.add_argument(
+        "--parse-processes",
+        type=_positive(int),
+        default=0,
+        metavar="N",
+        help="parse processes per worker (default: CPUs / workers)",
+    )
+    g.add_argument(
+        "--concurrency",
+        type=_positive(int),
+        default=d.concurrency,
+        metavar="N",
+        help=f"requests in flight per worker (default {d.concurrency})",
+    )
+    g.add_argument(
+        "--per-host-concurrency",
+        type=_positive(int),
+        default=d.per_host_concurrency,
+        metavar="N",
+        help="requests in flight per host, all workers together "
+        f"(default {d.per_host_concurrency})",
+    )
+    g.add_argument(
+        "--rate",
+        type=_non_negative_float,
+        default=d.rate,
+        metavar="R",
+        help="requests per second per host, all workers together (default: no "
+        "rate limit beyond --per-host-concurrency and robots.txt Crawl-delay)",
+    )
+    g.add_argument(
+        "--user-agent",
+        default=d.user_agent,
+        metavar="UA",
+        help=f"User-Agent header and robots.txt agent (default {d.user_agent!r})",
+    )
+    g.add_argument(
+        "--timeout",
+        type=_positive(float),
+        default=d.timeout,
+        metavar="SECONDS",
+        help=f"give up on a request after this long (default {d.timeout:g})",
+    )
+    g.add_argument(
+        "--max-bytes",
+        type=_size,
+        default=d.max_bytes,
+        metavar="SIZE",
+        help="cut responses off past this size while streaming (default 10MB)",
+    )
+    g.add_argument(
+        "--retries",
+        type=int,
+        default=d.retries,
+        metavar="N",
+        help=f"retries after a failed try, with backoff (default {d.retries})",
+    )
+    g.add_argument(
+        "--allow-private",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="allow connecting to this loopback/private host (repeatable); such "
+        "addresses are refused by default",
+    )
+    g.add_argument("--ignore-robots", action="store_true", help="do not obey robots.txt")
+    s = p.add_argument_group("state and output")
+    s.add_argument(
+        "--state",
+        metavar="FILE",
+        help="SQLite state file, kept for --resume (default: a temporary file)",
+    )
+    s.add_argument(
+        "--resume", action="store_true", help="continue the crawl in --state; appends to the output"
+    )
+    s.add_argument("--stats-json", metavar="FILE", help="also write the summary as JSON here")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
+    s.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+
+
+def add_parser(commands: Any) -> None:
+    p = commands.add_parser(
+        "crawl",
+        help="crawl breadth-first, one JSON line per page",
+        description="Crawl breadth-first from the start URLs and write one JSON line per "
+        "fetched page (url, final_url, status, depth, title, links, bytes, fetched_at, "
+        "elapsed_ms, error).",
+    )
+    p.add_argument("urls", nargs="+", metavar="URL", help="start URL(s)")
+    p.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        metavar="FILE",
+        help="JSON Lines output (default: standard output)",
+    )
+    p.add_argument(
+        "--plugin",
+        default="links",
+        metavar="NAME",
+        help="plugin to run: an installed name or module:Class (default links)",
+    )
+    add_engine_options(p)
+    p.set_defaults(run=run)
+
+
+def options_from_args(args: argparse.Namespace, **extra: Any) -> CrawlOptions:
+    return CrawlOptions(
+        urls=list(args.urls),
+        output=args.output,
+        scope=args.scope,
+        max_pages=args.max_pages,
+        max_depth=args.max_depth,
+        workers=args.workers,
+        parse_processes=args.parse_processes,
+        concurrency=args.concurrency,
+        per_host_concurrency=args.per_host_concurrency,
+        rate=args.rate,
+        state=args.state,
+        resume=args.resume,
+        user_agent=args.user_agent,
+        timeout=args.timeout,
+        max_bytes=args.max_bytes,
+        retries=max(0, args.retries),
+        allow_private=list(args.allow_private),
+        ignore_robots=args.ignore_robots,
+        stats_json=args.stats_json,
+        **extra,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    options = options_from_args(args, plugin=args.plugin)
+    return run_crawl(options, quiet=args.quiet)
+
+
+def run_crawl(options: CrawlOptions, *, quiet: bool) -> int:
+    """Run a crawl from the command line; the exit status is the return value."""
+    if options.stats_json:
+        _check_writable(Path(options.stats_json))
+    if options.output and options.output != "-":
+        _check_writable(Path(options.output))
+    supervisor = Supervisor(
+        options, handle_signals=True, show_progress=not quiet and sys.stderr.isatty()
+    )
+    import uvloop
+
+    stats = uvloop.run(supervisor.run())
+    if options.stats_json:
+        Path(options.stats_json).write_bytes(
+            orjson.dumps(stats, default=_builtins, option=orjson.OPT_INDENT_2) + b"\n"
+        )
+    if not quiet:
+        sys.stderr.write(format_summary(stats))
+    if stats.stopped_by == "interrupted":
+        return 128 + (supervisor.signal_number or 2)
+    return 0
+
+
+def _builtins(obj: Any) -> Any:
+    import msgspec
+
+    return msgspec.to_builtins(obj)
+
+
+def _check_writable(path: Path) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise OutputError(f"output {path} is a directory")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {path}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise OutputError(f"cannot write {path}: permission denied")
+
+
+def format_summary(stats: CrawlStats) -> str:
+    def counts(d: dict[str, int]) -> str:
+        return "  ".join(f"{k}×{v}" for k, v in d.items()) or "none"
+
+    lines = [
+        f"shoal: {stats.stopped_by}: {stats.pages} pages in {stats.elapsed_s:.1f} s, "
+        f"{stats.pages_per_s:.1f} pages/s, {_human(stats.bytes)}",
+        f"  status: {counts(stats.status_counts)}",
+        f"  errors: {counts(stats.errors)}   retries: {stats.retries}   "
+        f"robots.txt disallowed: {stats.robots_disallowed}",
+        f"  workers: {stats.workers} ({stats.worker_restarts} restarts)   "
+        f"worker loop lag max: {stats.loop_lag_max_ms:.1f} ms",
+    ]
+    where = []
+    if stats.output and stats.output != "-":
+        where.append(f"output: {stats.output}")
+    if stats.state:
+        where.append(
+            f"state: {stats.state} ({stats.pages_in_state} done, {stats.queued_left} left)"
+        )
+    if where:
+        lines.append("  " + "   ".join(where))
+    if stats.stopped_by == "interrupted" and stats.state:
+        lines.append(f"  continue with: --state {stats.state} --resume")
+    return "\n".join(lines) + "\n"
+
+
+def _human(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.1f} {unit}" if unit != "B" else f"{int(size)} B"
+        size /= 1000
+    return f"{n} B"

@@ -1,0 +1,57 @@
+"""Crawl options: one typed record shared by the CLI, the Python API and the workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import psutil
+
+__all__ = ["CrawlOptions", "default_parse_processes", "default_workers"]
+
+DEFAULT_USER_AGENT = "shoal/0.1 (+robots: shoal)"
+
+
+class CrawlOptions(msgspec.Struct, kw_only=True):
+    """Every knob of a crawl, each with a safe default. Sizes in bytes, times in seconds."""
+
+    urls: list[str]
+    output: str | None = None
+    plugin: str = "links"
+    plugin_options: dict[str, Any] = msgspec.field(default_factory=dict)
+    scope: str | None = None
+    max_pages: int = 100_000
+    max_depth: int = 50
+    workers: int = 0  # 0: chosen from the CPUs this process may use
+    parse_processes: int = 0  # per worker; 0: CPUs / workers
+    concurrency: int = 16  # requests in flight per worker
+    per_host_concurrency: int = 8  # requests in flight per host, all workers together
+    rate: float = 0.0  # requests per second per host; 0: limited by concurrency only
+    state: str | None = None
+    resume: bool = False
+    user_agent: str = DEFAULT_USER_AGENT
+    timeout: float = 30.0
+    connect_timeout: float = 10.0
+    max_bytes: int = 10_000_000
+    max_redirects: int = 10
+    retries: int = 3
+    allow_private: list[str] = msgspec.field(default_factory=list)
+    ignore_robots: bool = False
+    stats_json: str | None = None
+    shutdown_grace: float = 3.0
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(psutil.Process().cpu_affinity() or []) or (psutil.cpu_count() or 1)
+    except (AttributeError, psutil.Error):
+        return psutil.cpu_count() or 1
+
+
+def default_workers() -> int:
+    """Half the usable CPUs (at least one, at most eight): each worker also runs parse processes."""
+    return max(1, min(8, _usable_cpus() // 2))
+
+
+def default_parse_processes(workers: int) -> int:
+    return max(1, _usable_cpus() // max(1, workers))

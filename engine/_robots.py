@@ -1,0 +1,77 @@
+"""robots.txt in a worker: the rules per origin, shared with the other workers via the supervisor.
+
+The supervisor makes sure each origin's robots.txt is fetched once for the whole crawl: the first
+worker that needs it asks (``RobotsWanted``), one worker is told to fetch it (``RobotsAssign``),
+and the result is broadcast to every worker (``RobotsRules``). Until then, requests for that
+origin wait here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from protego import Protego
+
+__all__ = ["RobotsCache", "RobotsRules", "robots_policy"]
+
+# RFC 9309: parse at least 500 KiB; we fetch up to this much and ignore the rest.
+ROBOTS_MAX_BYTES = 512 * 1024
+
+
+class RobotsRules:
+    """The decision for one origin: allow all, disallow all, or the parsed file."""
+
+    def __init__(self, parser: Protego | None, *, allow_all: bool) -> None:
+        self._parser = parser
+        self._allow_all = allow_all
+
+    def allowed(self, url: str, user_agent: str) -> bool:
+        if self._parser is None:
+            return self._allow_all
+        return bool(self._parser.can_fetch(url, user_agent))
+
+    def crawl_delay(self, user_agent: str) -> float | None:
+        if self._parser is None:
+            return None
+        delay = self._parser.crawl_delay(user_agent)
+        return float(delay) if delay is not None else None
+
+
+def robots_policy(status: int, body: bytes) -> RobotsRules:
+    """RFC 9309: 2xx = the file's rules, 4xx = allow all, 5xx or unreachable = disallow all."""
+    if 200 <= status < 300:
+        text = body[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace").lstrip("\ufeff")
+        return RobotsRules(Protego.parse(text), allow_all=True)
+    if 400 <= status < 500:
+        return RobotsRules(None, allow_all=True)
+    return RobotsRules(None, allow_all=False)
+
+
+class RobotsCache:
+    """Rules per origin in one worker; ``rules_for`` waits until the supervisor provides them."""
+
+    def __init__(self, ask: Callable[[str], None]) -> None:
+        self._ask = ask
+        self._rules: dict[str, RobotsRules] = {}
+        self._pending: dict[str, asyncio.Future[RobotsRules]] = {}
+
+    async def rules_for(self, origin: str) -> RobotsRules:
+        rules = self._rules.get(origin)
+        if rules is not None:
+            return rules
+        fut = self._pending.get(origin)
+        if fut is None:
+            fut = asyncio.get_running_loop().create_future()
+            self._pending[origin] = fut
+            self._ask(origin)
+        # shield: one waiter being cancelled must not cancel the others' wait.
+        return await asyncio.shield(fut)
+
+    def provide(self, origin: str, status: int, body: bytes) -> RobotsRules:
+        rules = robots_policy(status, body)
+        self._rules[origin] = rules
+        fut = self._pending.pop(origin, None)
+        if fut is not None and not fut.done():
+            fut.set_result(rules)
+        return rules

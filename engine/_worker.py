@@ -1,0 +1,468 @@
+"""A worker process: a uvloop event loop for I/O and a process pool for parsing.
+
+The supervisor starts it with :func:`worker_main`. The worker says ``Hello`` only once its HTTP
+session is open and every parse process has started, takes ``Lease`` batches, fetches each
+request (robots.txt, broker permit, redirects), hands HTML to the plugin's ``parse`` in the
+process pool, runs the plugin's ``handle`` on the loop, and sends ``Results`` back in batches.
+Nothing CPU-heavy runs on the loop: the worst loop lag seen is reported in ``WorkerStats``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import itertools
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+import aiohttp
+import msgspec
+import orjson
+
+from ..ipc.channel import Channel, open_channel
+from ..ipc.messages import (
+    Acquire,
+    Bye,
+    FromSupervisor,
+    Grant,
+    Hello,
+    Lease,
+    Outcome,
+    Release,
+    Request,
+    Results,
+    RobotsAssign,
+    RobotsFetched,
+    RobotsRules,
+    RobotsWanted,
+    Shutdown,
+    WorkerConfig,
+    WorkerStats,
+)
+from ..plugins.api import Context, Page, Plugin
+from ._fetcher import Fetcher, RetryPolicy
+from ._looplag import LoopLagMonitor
+from ._plugins import load_plugin
+from ._proc import die_with_parent, ignore_stop_signals
+from ._robots import ROBOTS_MAX_BYTES, RobotsCache, robots_policy
+from ._ssrf import AddressPolicy, open_connector
+from ._urls import Scope, host_key, normalize_url
+
+__all__ = ["worker_main"]
+
+log = logging.getLogger("shoal.worker")
+
+_RESULT_BATCH = 64
+_RESULT_DELAY = 0.005
+_STATS_EVERY = 1.0
+
+
+def worker_main(config_bytes: bytes, sock: socket.socket) -> None:
+    """Entry point of a worker process (spawned, so nothing is inherited but these arguments)."""
+    die_with_parent()
+    ignore_stop_signals()
+    config = msgspec.msgpack.decode(config_bytes, type=WorkerConfig)
+    logging.basicConfig(
+        level=config.log_level,
+        format=f"shoal[worker {config.worker_id}] %(levelname)s %(message)s",
+    )
+    import uvloop
+
+    uvloop.run(_serve(config, sock))
+
+
+async def _serve(config: WorkerConfig, sock: socket.socket) -> None:
+    channel: Channel[FromSupervisor] = await open_channel(sock, FromSupervisor)
+    try:
+        async with _open_worker(config, channel) as worker:
+            await worker.serve()
+    finally:
+        await channel.aclose()
+
+
+def _pool_init() -> None:
+    die_with_parent()
+    ignore_stop_signals()
+
+
+@contextlib.asynccontextmanager
+async def _open_worker(
+    config: WorkerConfig, channel: Channel[FromSupervisor]
+) -> AsyncIterator[_Worker]:
+    plugin = load_plugin(config.plugin, config.plugin_options)
+    connector = open_connector(
+        AddressPolicy.parse(config.allow_private),
+        limit=config.concurrency,
+        limit_per_host=config.per_host_concurrency,
+    )
+    timeout = aiohttp.ClientTimeout(
+        total=None, connect=config.connect_timeout, sock_read=config.timeout
+    )
+    headers = {"User-Agent": config.user_agent, "Accept-Encoding": "gzip, deflate"}
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, headers=headers, auto_decompress=True
+    ) as session:
+        worker = _Worker(config, channel, session, plugin)
+        try:
+            await worker.start_pool()
+            yield worker
+        finally:
+            worker.close_pool()
+
+
+class _BrokerClient:
+    """Permits from the supervisor's broker, requested and returned in per-tick batches."""
+
+    def __init__(self, send: Callable[[msgspec.Struct], None]) -> None:
+        self._send = send
+        self._ids = itertools.count(1)
+        self._waiting: dict[int, asyncio.Future[None]] = {}
+        self._abandoned: set[int] = set()
+        self._acquire: list[tuple[int, str]] = []
+        self._release: list[int] = []
+        self._flush_scheduled = False
+
+    @contextlib.asynccontextmanager
+    async def permit(self, host: str) -> AsyncIterator[None]:
+        token = next(self._ids)
+        fut = asyncio.get_running_loop().create_future()
+        self._waiting[token] = fut
+        self._acquire.append((token, host))
+        self._schedule()
+        try:
+            await fut
+        except asyncio.CancelledError:
+            # The grant may still arrive: give it back then, so the permit is never leaked.
+            if self._waiting.pop(token, None) is not None:
+                self._abandoned.add(token)
+            raise
+        try:
+            yield
+        finally:
+            self._release.append(token)
+            self._schedule()
+
+    def on_grant(self, tokens: list[int]) -> None:
+        for token in tokens:
+            fut = self._waiting.pop(token, None)
+            if fut is not None and not fut.done():
+                fut.set_result(None)
+            elif token in self._abandoned:
+                self._abandoned.discard(token)
+                self._release.append(token)
+                self._schedule()
+
+    def _schedule(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self._acquire:
+            tokens, hosts = zip(*self._acquire, strict=True)
+            self._acquire = []
+            self._send(Acquire(tokens=list(tokens), hosts=list(hosts)))
+        if self._release:
+            self._send(Release(tokens=self._release))
+            self._release = []
+
+
+class _PageContext(Context):
+    def __init__(self, worker: _Worker, page: Page, outcome: Outcome) -> None:
+        self.options = worker.plugin.options
+        self._worker = worker
+        self._page = page
+        self._outcome = outcome
+        self._enqueued: set[str] = set()
+
+    def emit(self, item: Any) -> None:
+        if isinstance(item, msgspec.Struct):
+            self._outcome.items.append(msgspec.json.encode(item))
+        else:
+            self._outcome.items.append(orjson.dumps(item, default=msgspec.to_builtins))
+
+    def enqueue(
+        self, url: str, *, base: str | None = None, meta: dict[str, Any] | None = None
+    ) -> bool:
+        normalised = normalize_url(url, base)
+        depth = self._page.depth + 1
+        if (
+            normalised is None
+            or depth > self._worker.config.max_depth
+            or not self._worker.scope.allows(normalised)
+        ):
+            return False
+        if normalised not in self._enqueued:
+            self._enqueued.add(normalised)
+            self._outcome.links.append(Request(normalised, depth, 0, meta))
+        return True
+
+    def in_scope(self, url: str) -> bool:
+        return self._worker.scope.allows(url)
+
+
+class _Worker:
+    def __init__(
+        self,
+        config: WorkerConfig,
+        channel: Channel[FromSupervisor],
+        session: aiohttp.ClientSession,
+        plugin: Plugin,
+    ) -> None:
+        self.config = config
+        self.plugin = plugin
+        self.scope = Scope.from_spec(config.scope)
+        self._channel = channel
+        self._broker = _BrokerClient(channel.send_nowait)
+        self._robots = None if config.ignore_robots else RobotsCache(self._want_robots)
+        self._fetcher = Fetcher(
+            session,
+            permit=self._broker.permit,
+            robots=self._robots,
+            scope=self.scope,
+            user_agent=config.user_agent,
+            timeout=config.timeout,
+            max_bytes=config.max_bytes,
+            max_redirects=config.max_redirects,
+            retry=RetryPolicy(max_attempts=config.max_attempts),
+        )
+        self._session = session
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_restarts = 0
+        self._lag = LoopLagMonitor()
+        self._slots = asyncio.Semaphore(config.concurrency)
+        self._active: dict[asyncio.Task[None], Request] = {}
+        self._robots_tasks: set[asyncio.Task[None]] = set()
+        self._started: set[asyncio.Task[None]] = set()
+        self._finished = asyncio.Event()
+        self._shutdown_task: asyncio.Task[None] | None = None
+        self._results: list[Outcome] = []
+        self._flush_handle: asyncio.TimerHandle | None = None
+
+    # --- parse pool ---------------------------------------------------------------------------
+
+    async def start_pool(self) -> None:
+        import multiprocessing
+
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.config.parse_processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_pool_init,
+        )
+        # Start every parse process now, so "ready" means ready and no page waits for a spawn.
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(
+            *(
+                loop.run_in_executor(self._pool, os.getpid)
+                for _ in range(self.config.parse_processes)
+            )
+        )
+
+    def close_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    async def _parse(self, page: Page) -> None:
+        parse = type(self.plugin).parse
+        response = page.response
+        if parse is None or response is None or not self.plugin.wants_parse(response):
+            return
+        loop = asyncio.get_running_loop()
+        assert self._pool is not None
+        try:
+            page.parsed = await loop.run_in_executor(self._pool, parse, response)
+        except BrokenProcessPool:
+            # A parse process died (a parser crash or the OOM killer): the pool is unusable.
+            self._pool_restarts += 1
+            log.warning("parse process died on %s; restarting the pool", page.url)
+            self.close_pool()
+            await self.start_pool()
+            page.error, page.error_detail = "parse_crashed", "the parse process died"
+        except Exception as exc:  # the plugin's own code failed: recorded on the page
+            log.warning("parse failed on %s: %r", page.url, exc)
+            page.error, page.error_detail = "parse_error", repr(exc)
+
+    # --- main loop ----------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        """Run until the supervisor says Shutdown (then hand back and say Bye) or goes away."""
+        tasks = [
+            asyncio.create_task(self._read_loop(), name="read"),
+            asyncio.create_task(self._lag.run(), name="loop-lag"),
+            asyncio.create_task(self._report_stats(), name="stats"),
+        ]
+        try:
+            self._channel.send_nowait(Hello(worker_id=self.config.worker_id, pid=os.getpid()))
+            await self._finished.wait()
+        finally:
+            if self._shutdown_task is not None:
+                tasks.append(self._shutdown_task)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._cancel_active()
+
+    async def _read_loop(self) -> None:
+        # Reading goes on during a shutdown: requests finishing in the grace period still need
+        # their broker grants and robots rules.
+        while True:
+            try:
+                msg = await self._channel.recv()
+            except EOFError:
+                # The supervisor is gone: nobody to hand work back to. Stop at once.
+                self._finished.set()
+                return
+            if isinstance(msg, Lease):
+                for request in msg.requests:
+                    task = asyncio.create_task(self._process(request))
+                    self._active[task] = request
+                    task.add_done_callback(self._active.pop)
+            elif isinstance(msg, Grant):
+                self._broker.on_grant(msg.tokens)
+            elif isinstance(msg, RobotsRules):
+                if self._robots is not None:
+                    self._robots.provide(msg.origin, msg.status, msg.body)
+            elif isinstance(msg, RobotsAssign):
+                task = asyncio.create_task(self._fetch_robots(msg.origin))
+                self._robots_tasks.add(task)
+                task.add_done_callback(self._robots_tasks.discard)
+            elif isinstance(msg, Shutdown) and self._shutdown_task is None:
+                self._shutdown_task = asyncio.create_task(self._shutdown(msg.grace))
+
+    async def _shutdown(self, grace: float) -> None:
+        # Requests still waiting for a slot are handed back at once (cancelled here, before any
+        # can start); those already on the wire get the grace period to finish, and whatever
+        # is still running then is handed back too.
+        returned = [r for t, r in self._active.items() if t not in self._started]
+        for task in list(self._active):
+            if task not in self._started:
+                task.cancel()
+        started = [t for t in self._active if t in self._started]
+        if started:
+            await asyncio.wait(started, timeout=grace)
+        returned += [r for t, r in self._active.items() if not t.done()]
+        await self._cancel_active()
+        self._flush_results()
+        self._channel.send_nowait(self._stats())
+        await self._channel.send(Bye(worker_id=self.config.worker_id, returned=returned))
+        self._finished.set()
+
+    async def _cancel_active(self) -> None:
+        tasks = [*self._active, *self._robots_tasks]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # --- one request --------------------------------------------------------------------------
+
+    async def _process(self, request: Request) -> None:
+        async with self._slots:
+            task = asyncio.current_task()
+            assert task is not None
+            self._started.add(task)
+            task.add_done_callback(self._started.discard)
+            outcome = Outcome(url=request.url)
+            fetched_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+            page = Page(url=request.url, depth=request.depth, response=None, meta=request.meta)
+            if request.attempt >= self.config.max_attempts:
+                # Every earlier attempt died with its worker: do not try a fourth crash.
+                page.error, page.error_detail = "worker_crashed", "its worker died on every try"
+            else:
+                fetched = await self._fetcher.fetch(request)
+                page.response = fetched.response
+                page.error, page.error_detail = fetched.error, fetched.detail
+                page.elapsed_ms = fetched.elapsed_ms
+                outcome.status = page.status
+                outcome.nbytes = len(fetched.response.body) if fetched.response else 0
+                if fetched.retry_at is not None:
+                    outcome.error = fetched.error
+                    outcome.retry_at = fetched.retry_at
+                    outcome.retry_after = fetched.retry_after
+                    self._add_result(outcome)
+                    return
+                if page.error == "robots_disallowed":
+                    outcome.error = page.error
+                    self._add_result(outcome)
+                    return
+                if page.error is None:
+                    await self._parse(page)
+            page.fetched_at = fetched_at
+            outcome.error = page.error
+            try:
+                await self.plugin.handle(page, _PageContext(self, page, outcome))
+            except Exception as exc:  # a plugin bug must not lose the page or kill the worker
+                log.exception("plugin %s failed on %s", self.plugin.name, request.url)
+                outcome.error = "plugin_error"
+                outcome.items.append(
+                    orjson.dumps({"url": request.url, "error": "plugin_error", "detail": repr(exc)})
+                )
+            self._add_result(outcome)
+
+    async def _fetch_robots(self, origin: str) -> None:
+        url = origin + "/robots.txt"
+        status, body = 0, b""
+        for attempt in range(3):
+            try:
+                async with (
+                    self._broker.permit(host_key(url)),
+                    asyncio.timeout(self.config.timeout),
+                    self._session.get(url, max_redirects=5) as resp,
+                ):
+                    status = resp.status
+                    body = await resp.content.read(ROBOTS_MAX_BYTES)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                log.info("robots.txt of %s: %s", origin, exc)
+                status = 0
+            if status < 500 and status != 0:
+                break
+            await asyncio.sleep(0.5 * 2**attempt)
+        delay = None
+        if 200 <= status < 300:
+            delay = robots_policy(status, body).crawl_delay(self.config.user_agent)
+        await self._channel.send(
+            RobotsFetched(origin=origin, status=status, body=body, crawl_delay=delay)
+        )
+
+    def _want_robots(self, origin: str) -> None:
+        self._channel.send_nowait(RobotsWanted(origin=origin))
+
+    # --- results ------------------------------------------------------------------------------
+
+    def _add_result(self, outcome: Outcome) -> None:
+        self._results.append(outcome)
+        if len(self._results) >= _RESULT_BATCH:
+            self._flush_results()
+        elif self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_later(
+                _RESULT_DELAY, self._flush_results
+            )
+
+    def _flush_results(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        if self._results:
+            self._channel.send_nowait(Results(outcomes=self._results))
+            self._results = []
+
+    async def _report_stats(self) -> None:
+        while True:
+            await asyncio.sleep(_STATS_EVERY)
+            self._channel.send_nowait(self._stats())
+            await self._channel.drain()
+
+    def _stats(self) -> WorkerStats:
+        return WorkerStats(
+            worker_id=self.config.worker_id,
+            loop_lag_max_ms=self._lag.max_ms,
+            in_flight=len(self._active),
+            parse_pool_restarts=self._pool_restarts,
+        )

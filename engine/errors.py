@@ -1,0 +1,118 @@
+"""The one exception tree of shoal, grouped by who has to react.
+
+::
+
+    ShoalError                      root: catch this to catch anything shoal raises on purpose
+    ├── UsageError                  the user must fix a command line, option or input (exit 2)
+    │   ├── BadURLError             a start URL that is not an absolute http(s) URL
+    │   ├── OutputError             the output file cannot be opened or written
+    │   └── StateError              the state file is corrupt, locked, or holds another crawl
+    ├── FetchError                  one request failed; recorded on the page, the crawl goes on
+    │   ├── ForbiddenAddressError   the SSRF rule refused the address (also an OSError, see below)
+    │   ├── ResponseTooLargeError   the body went past --max-bytes while streaming
+    │   ├── RedirectError           too many redirects, or a hop left the scope
+    │   └── RobotsDisallowedError   robots.txt forbids the URL for our user agent
+    ├── PluginError                 a plugin could not be loaded or failed in its own code
+    │   └── NotConfigured           a plugin declines to run with the given options (logged)
+    └── IPCError                    a channel between processes broke or carried garbage
+        └── WorkerCrashedError      a worker process died while it held leases
+
+Third-party errors (aiohttp, sqlite3, lxml, msgspec) are mapped to these at the boundary where
+they are caught, with ``raise ... from exc`` so the cause stays visible with ``-v``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BadURLError",
+    "FetchError",
+    "ForbiddenAddressError",
+    "IPCError",
+    "NotConfigured",
+    "OutputError",
+    "PluginError",
+    "RedirectError",
+    "ResponseTooLargeError",
+    "RobotsDisallowedError",
+    "ShoalError",
+    "StateError",
+    "UsageError",
+    "WorkerCrashedError",
+]
+
+
+class ShoalError(Exception):
+    """Root of every error shoal raises on purpose."""
+
+
+class UsageError(ShoalError):
+    """A mistake the user must fix; the CLI prints it on one line and exits with status 2."""
+
+
+class BadURLError(UsageError, ValueError):
+    """A start URL that is not an absolute http(s) URL."""
+
+
+class OutputError(UsageError):
+    """The output file cannot be opened or written."""
+
+
+class StateError(UsageError):
+    """The state file is corrupt, locked by another crawl, or holds a different crawl."""
+
+
+class FetchError(ShoalError):
+    """One request failed. ``kind`` is the short name written to the page record's ``error``."""
+
+    kind = "fetch"
+
+
+class ForbiddenAddressError(FetchError, OSError):
+    """The SSRF rule refused to connect to an address.
+
+    It is also an ``OSError`` because it is raised from inside the connector's socket factory,
+    where aiohttp expects connection errors to be ``OSError``.
+    """
+
+    kind = "forbidden_address"
+
+
+class ResponseTooLargeError(FetchError):
+    """The body grew past ``--max-bytes`` while it was being streamed.
+
+    ``response`` carries the status and headers that were received (with an empty body).
+    """
+
+    kind = "too_large"
+    response: object = None
+
+
+class RedirectError(FetchError):
+    """Too many redirects, or a redirect hop that left the scope."""
+
+    kind = "redirect"
+
+
+class RobotsDisallowedError(FetchError):
+    """robots.txt disallows the URL for our user agent."""
+
+    kind = "robots_disallowed"
+
+
+class PluginError(ShoalError):
+    """A plugin could not be loaded, or its own code failed."""
+
+
+class NotConfigured(PluginError):
+    """Raised by a plugin's constructor to decline running with the given options.
+
+    The engine logs the message and stops with a usage error instead of a traceback.
+    """
+
+
+class IPCError(ShoalError):
+    """A channel between processes broke or carried a message that does not decode."""
+
+
+class WorkerCrashedError(IPCError):
+    """A worker process died while it held leases; they go back to the queue."""

@@ -1,0 +1,179 @@
+"""Every message that crosses a process boundary in shoal, in one place.
+
+Supervisor and workers speak a tagged union of ``msgspec.Struct`` messages, encoded with msgpack
+(see :mod:`shoal.ipc.channel` for the framing). Rules that keep old and new processes compatible:
+new fields get defaults, field types never change, tags never get reused.
+
+Flow (numbers match docs/architecture.md):
+
+1. worker → supervisor ``Hello`` once its HTTP session and parse pool are up ("ready").
+2. supervisor → worker ``Lease``: a batch of requests the worker now holds.
+3. worker → supervisor ``Acquire`` / supervisor → worker ``Grant`` / worker → ``Release``:
+   per-host permits from the rate-limit broker, batched per event-loop tick.
+4. worker → supervisor ``RobotsWanted``; supervisor → worker ``RobotsAssign`` (you fetch it) or
+   ``RobotsRules`` (broadcast once known); worker → supervisor ``RobotsFetched``.
+5. worker → supervisor ``Results``: outcomes of finished requests, with emitted items and
+   discovered links; the supervisor commits them, and only then are the leases done.
+6. worker → supervisor ``WorkerStats`` now and then; supervisor → worker ``Shutdown``;
+   worker → supervisor ``Bye`` after handing back what it still held.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+__all__ = [
+    "Acquire",
+    "Bye",
+    "FromSupervisor",
+    "FromWorker",
+    "Grant",
+    "Hello",
+    "Lease",
+    "Outcome",
+    "Release",
+    "Request",
+    "Results",
+    "RobotsAssign",
+    "RobotsFetched",
+    "RobotsRules",
+    "RobotsWanted",
+    "Shutdown",
+    "WorkerConfig",
+    "WorkerStats",
+]
+
+
+class Request(msgspec.Struct, frozen=True, array_like=True):
+    """One URL to fetch. ``url`` is already normalised; ``attempt`` counts earlier tries."""
+
+    url: str
+    depth: int = 0
+    attempt: int = 0
+    meta: dict[str, Any] | None = None
+
+
+class Outcome(msgspec.Struct, array_like=True):
+    """What became of one leased request.
+
+    ``retry_at`` set (a ``time.time()`` stamp) means "not done: queue it again then"; otherwise
+    the request is finished, successfully or with ``error``. ``items`` are the plugin's emitted
+    records (already JSON-encoded), ``links`` the requests it enqueued.
+    """
+
+    url: str
+    status: int = 0
+    error: str | None = None
+    retry_at: float | None = None
+    items: list[bytes] = msgspec.field(default_factory=list)
+    links: list[Request] = msgspec.field(default_factory=list)
+    nbytes: int = 0
+    #: Seconds the server asked us to wait (Retry-After), so the broker pauses the whole host.
+    retry_after: float | None = None
+
+
+class WorkerConfig(msgspec.Struct, frozen=True):
+    """Everything a worker needs to start, sent as its first argument (not over the channel)."""
+
+    worker_id: int
+    plugin: str
+    plugin_options: dict[str, Any]
+    scope: list[str]
+    allow_private: list[str]
+    user_agent: str
+    concurrency: int
+    per_host_concurrency: int
+    timeout: float
+    connect_timeout: float
+    max_bytes: int
+    max_redirects: int
+    max_attempts: int
+    max_depth: int
+    ignore_robots: bool
+    parse_processes: int
+    log_level: int
+
+
+# --- worker → supervisor -------------------------------------------------------------------
+
+
+class Hello(msgspec.Struct, tag=True):
+    worker_id: int
+    pid: int
+
+
+class Acquire(msgspec.Struct, tag=True):
+    """Ask the broker for one permit per entry; ``tokens[i]`` names the permit for ``hosts[i]``."""
+
+    tokens: list[int]
+    hosts: list[str]
+
+
+class Release(msgspec.Struct, tag=True):
+    tokens: list[int]
+
+
+class RobotsWanted(msgspec.Struct, tag=True):
+    origin: str
+
+
+class RobotsFetched(msgspec.Struct, tag=True):
+    """``status`` is the HTTP status, 0 when the host was unreachable; ``body`` is capped."""
+
+    origin: str
+    status: int
+    body: bytes = b""
+    crawl_delay: float | None = None
+
+
+class Results(msgspec.Struct, tag=True):
+    outcomes: list[Outcome]
+
+
+class WorkerStats(msgspec.Struct, tag=True):
+    worker_id: int
+    loop_lag_max_ms: float = 0.0
+    in_flight: int = 0
+    parse_pool_restarts: int = 0
+
+
+class Bye(msgspec.Struct, tag=True):
+    """Last word of a worker: it has sent every result and handed back ``returned``."""
+
+    worker_id: int
+    returned: list[Request] = msgspec.field(default_factory=list)
+
+
+# --- supervisor → worker -------------------------------------------------------------------
+
+
+class Lease(msgspec.Struct, tag=True):
+    requests: list[Request]
+
+
+class Grant(msgspec.Struct, tag=True):
+    tokens: list[int]
+
+
+class RobotsAssign(msgspec.Struct, tag=True):
+    origin: str
+
+
+class RobotsRules(msgspec.Struct, tag=True):
+    """robots.txt of ``origin`` as the supervisor decided it; status as in ``RobotsFetched``."""
+
+    origin: str
+    status: int
+    body: bytes = b""
+
+
+class Shutdown(msgspec.Struct, tag=True):
+    """Stop taking work; finish what is in flight within ``grace`` seconds, hand back the rest."""
+
+    grace: float = 3.0
+
+
+FromWorker = Hello | Acquire | Release | RobotsWanted | RobotsFetched | Results | WorkerStats | Bye
+FromSupervisor = Lease | Grant | RobotsAssign | RobotsRules | Shutdown

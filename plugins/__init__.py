@@ -1,0 +1,1 @@
+"""Plugins do the domain work of a crawl; authors import from :mod:`shoal.plugins.api`."""

@@ -1,0 +1,146 @@
+"""The contract between the engine and a plugin: what a plugin author imports.
+
+A plugin does the domain work of a crawl in two halves:
+
+* ``parse(response) -> Struct | None``, a **top-level function** that runs in a worker's process
+  pool. It must be pure and picklable: bytes in, a ``msgspec.Struct`` out, no I/O, no globals
+  that change. This is where CPU-heavy work (lxml) belongs.
+* ``async handle(page, ctx)``, a method that runs on the worker's event loop with the parsed
+  result. It must not block (no CPU-heavy work, no blocking I/O); it emits records with
+  ``ctx.emit(...)`` and follows links with ``ctx.enqueue(...)``.
+
+Example::
+
+    import msgspec
+    from shoal.plugins.api import Context, Page, Plugin, Response
+
+    class Words(msgspec.Struct):
+        count: int
+
+    def count_words(response: Response) -> Words:
+        return Words(len(response.body.split()))
+
+    class WordCount(Plugin):
+        name = "wordcount"
+        parse = staticmethod(count_words)
+
+        async def handle(self, page: Page, ctx: Context) -> None:
+            if page.parsed is not None:
+                ctx.emit({"url": page.url, "words": page.parsed.count})
+
+Register it under the entry-point group ``shoal.plugins`` (``wordcount = mypkg:WordCount``) and
+run ``shoal crawl --plugin wordcount URL``; see docs/plugins.md.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import msgspec
+
+from ..engine.errors import NotConfigured
+
+__all__ = ["Context", "NotConfigured", "Page", "Plugin", "Response"]
+
+
+class Response(msgspec.Struct, frozen=True):
+    """A fetched response, as ``parse`` receives it in the process pool.
+
+    ``headers`` has lower-case names. ``content_type`` is the media type alone, lower-cased
+    (``"text/html"``); ``charset`` is the header's charset parameter, if any.
+    """
+
+    url: str
+    final_url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    content_type: str = ""
+    charset: str | None = None
+
+
+class Page(msgspec.Struct):
+    """One finished request, as ``handle`` receives it on the worker's event loop.
+
+    ``error`` is a short kind (``"timeout"``, ``"connect"``, ``"too_large"``, ``"http"`` …) when the
+    request failed for good; ``response`` is then possibly ``None``. ``parsed`` is what ``parse``
+    returned, or ``None`` when the response was not handed to ``parse``.
+    """
+
+    url: str
+    depth: int
+    response: Response | None
+    parsed: Any = None
+    error: str | None = None
+    error_detail: str | None = None
+    elapsed_ms: float = 0.0
+    fetched_at: str = ""
+    meta: dict[str, Any] | None = None
+
+    @property
+    def status(self) -> int:
+        return self.response.status if self.response is not None else 0
+
+    @property
+    def final_url(self) -> str:
+        return self.response.final_url if self.response is not None else self.url
+
+
+class Context(abc.ABC):
+    """What ``handle`` may do. Provided by the engine; plugins never construct one."""
+
+    options: Mapping[str, Any]
+
+    @abc.abstractmethod
+    def emit(self, item: Any) -> None:
+        """Write one record to the crawl's output (a dict or a ``msgspec.Struct``).
+
+        Records are committed together with the page that produced them: after a crash, a page
+        and its records are either both in the output or both fetched again.
+        """
+
+    @abc.abstractmethod
+    def enqueue(
+        self, url: str, *, base: str | None = None, meta: dict[str, Any] | None = None
+    ) -> bool:
+        """Follow ``url`` (resolved against ``base``) one level deeper than the current page.
+
+        Returns ``False`` when the URL is not followed: not http(s), out of scope, or past
+        ``--max-depth``. Whether it was seen before is decided later by the supervisor.
+        """
+
+    @abc.abstractmethod
+    def in_scope(self, url: str) -> bool:
+        """Whether a normalised URL is inside the crawl's scope."""
+
+
+class Plugin(abc.ABC):
+    """Base class of every plugin.
+
+    ``__init__(options)`` receives the plugin options; raise :class:`NotConfigured` to decline
+    with a one-line reason. One instance lives in each worker process.
+    """
+
+    #: Short name, used on the command line and in logs.
+    name: ClassVar[str] = ""
+    #: The top-level parse function run in the process pool; ``None`` means "do not parse".
+    parse: ClassVar[Callable[[Response], Any] | None] = None
+    #: Media types handed to ``parse``; other responses reach ``handle`` with ``parsed=None``.
+    parse_types: ClassVar[frozenset[str]] = frozenset({"text/html", "application/xhtml+xml"})
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        self.options: Mapping[str, Any] = dict(options or {})
+
+    def wants_parse(self, response: Response) -> bool:
+        """Whether ``response`` goes to ``parse``: by default a 2xx of one of ``parse_types``."""
+        return (
+            type(self).parse is not None
+            and 200 <= response.status < 300
+            and response.content_type in self.parse_types
+        )
+
+    @abc.abstractmethod
+    async def handle(self, page: Page, ctx: Context) -> None:
+        """Act on one finished page: emit records, enqueue links. Must not block the loop."""

@@ -1,0 +1,42 @@
+"""Link and title extraction, run in the worker's process pool (CPU work, off the event loop)."""
+
+from __future__ import annotations
+
+import msgspec
+from lxml import etree, html
+
+from ...engine._urls import normalize_url
+from ..api import Response
+
+__all__ = ["PageLinks", "parse_links"]
+
+
+class PageLinks(msgspec.Struct, frozen=True):
+    title: str | None
+    #: Absolute, normalised http(s) links in document order, each once.
+    links: list[str]
+
+
+def parse_links(response: Response) -> PageLinks:
+    """Title and links of an HTML page, resolved against ``<base href>`` when the page has one."""
+    try:
+        root = html.document_fromstring(response.body)
+    except (etree.ParserError, ValueError):
+        # Empty or undecodable documents have no links; that is a fact about the page, not a bug.
+        return PageLinks(title=None, links=[])
+    base = response.final_url
+    for href in root.xpath("//base/@href"):
+        resolved = normalize_url(str(href), base)
+        if resolved is not None:
+            base = resolved
+        break
+    title_text = root.findtext(".//title")
+    title = " ".join(title_text.split()) if title_text else None
+    seen: set[str] = set()
+    links: list[str] = []
+    for href in root.xpath("//a/@href | //area/@href"):
+        url = normalize_url(str(href), base)
+        if url is not None and url not in seen:
+            seen.add(url)
+            links.append(url)
+    return PageLinks(title=title or None, links=links)

@@ -1,0 +1,99 @@
+"""Shared fixtures: the real `shoal` command run as a subprocess against real loopback sites."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+# The test site generator lives beside the tests (bench/ and the demo reuse it).
+sys.path.insert(0, str(Path(__file__).parent))
+
+SHOAL = str(Path(sys.executable).parent / "shoal")
+
+
+@dataclass
+class Completed:
+    returncode: int
+    stdout: bytes
+    stderr: str
+
+    def records(self) -> list[dict[str, object]]:
+        return [orjson.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+
+class ShoalProcess:
+    """A running `shoal` command in its own process group (so tests can kill the whole group)."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def signal_group(self, sig: int) -> None:
+        os.killpg(self.proc.pid, sig)
+
+    async def wait(self, timeout: float = 120.0) -> Completed:
+        try:
+            async with asyncio.timeout(timeout):
+                stdout, stderr = await self.proc.communicate()
+        except TimeoutError:
+            self.signal_group(signal.SIGKILL)
+            await self.proc.wait()
+            raise
+        assert self.proc.returncode is not None
+        return Completed(self.proc.returncode, stdout, stderr.decode(errors="replace"))
+
+
+async def start_shoal(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> ShoalProcess:
+    proc = await asyncio.create_subprocess_exec(
+        SHOAL,
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+        cwd=cwd,
+        env=None if env is None else {**os.environ, **env},
+    )
+    return ShoalProcess(proc)
+
+
+async def run_shoal(
+    *args: str, timeout: float = 120.0, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> Completed:
+    proc = await start_shoal(*args, cwd=cwd, env=env)
+    return await proc.wait(timeout)
+
+
+def read_jsonl(path: Path) -> list[dict[str, object]]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+def allow(*urls: str) -> list[str]:
+    """`--allow-private` arguments for the hosts of these loopback URLs."""
+    from urllib.parse import urlsplit
+
+    args: list[str] = []
+    for url in urls:
+        host = urlsplit(url).hostname
+        assert host is not None
+        if f"--allow-private={host}" not in args:
+            args.append(f"--allow-private={host}")
+    return args
+
+
+def paths_of(records: Sequence[dict[str, object]]) -> list[str]:
+    from urllib.parse import urlsplit
+
+    return [urlsplit(str(r["url"])).path for r in records]

@@ -1,0 +1,216 @@
+"""`shoal crawl` end to end: the real command, real worker processes, a real loopback site."""
+
+from __future__ import annotations
+
+import collections
+import itertools
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import orjson
+from conftest import allow, paths_of, read_jsonl, run_shoal
+from testsite import SiteServer, SiteSpec
+
+
+async def test_every_page_fetched_exactly_once(tmp_path: Path) -> None:
+    spec = SiteSpec(pages=2000, seed=7)
+    async with SiteServer(spec, host="127.0.0.1") as site:
+        out = tmp_path / "pages.jsonl"
+        stats = tmp_path / "stats.json"
+        done = await run_shoal(
+            "crawl",
+            site.url,
+            "-o",
+            str(out),
+            "--workers",
+            "2",
+            "--stats-json",
+            str(stats),
+            *allow(site.url),
+            timeout=180,
+        )
+        assert done.returncode == 0, done.stderr
+        records = read_jsonl(out)
+        paths = paths_of(records)
+        # Exactly once in the output, and exactly once on the server side.
+        assert len(paths) == len(set(paths))
+        assert set(paths) == spec.expected_paths()
+        fetched = site.fetch_counts()
+        html_fetches = {p: n for p, n in fetched.items() if p in spec.expected_paths()}
+        assert set(html_fetches) == spec.expected_paths()
+        assert max(fetched.values()) == 1, [p for p, n in fetched.items() if n > 1][:5]
+    # Robots-disallowed pages were never requested.
+    assert not any("/private/" in p for p in fetched)
+    figures = orjson.loads(stats.read_bytes())
+    assert figures["pages"] == len(spec.expected_paths())
+    assert figures["status_counts"] == {"200": len(spec.expected_paths())}
+    assert figures["robots_disallowed"] >= 1
+    assert figures["workers"] == 2
+    # The summary goes to stderr.
+    assert "pages/s" in done.stderr
+
+
+async def test_record_fields(tmp_path: Path) -> None:
+    spec = SiteSpec(pages=30, seed=3)
+    async with SiteServer(spec, host="127.0.0.1") as site:
+        done = await run_shoal("crawl", site.url, "--workers", "1", *allow(site.url))
+    assert done.returncode == 0, done.stderr
+    records = done.records()
+    index = next(r for r in records if r["url"] == site.url)
+    assert index["status"] == 200
+    assert index["depth"] == 0
+    assert index["title"] == "Page 0"
+    assert isinstance(index["links"], int) and index["links"] > 0
+    assert index["bytes"] > 1000
+    assert index["final_url"] == site.url
+    assert "error" not in index
+    for key in ("fetched_at", "elapsed_ms"):
+        assert key in index
+    assert max(r["depth"] for r in records) >= 2  # type: ignore[type-var]
+
+
+async def test_max_depth_and_scope(tmp_path: Path) -> None:
+    spec = SiteSpec(pages=40, shape="chain", seed=2)
+    async with SiteServer(spec, host="127.0.0.1") as site:
+        done = await run_shoal("crawl", site.url, "--max-depth", "5", *allow(site.url))
+        assert done.returncode == 0, done.stderr
+        records = done.records()
+        assert {r["depth"] for r in records} == set(range(6))
+        # Nothing outside the start URL's path prefix was requested.
+        requested = set(site.fetch_counts())
+        assert all(p.startswith(spec.prefix) or p == "/robots.txt" for p in requested)
+
+
+async def test_max_pages(tmp_path: Path) -> None:
+    spec = SiteSpec(pages=200, seed=4)
+    async with SiteServer(spec, host="127.0.0.1") as site:
+        done = await run_shoal(
+            "crawl", site.url, "--max-pages", "25", "--workers", "2", *allow(site.url)
+        )
+    assert done.returncode == 0, done.stderr
+    assert len(done.records()) == 25
+    assert "max_pages" in done.stderr
+
+
+async def test_per_host_concurrency_and_rate_hold_across_workers(tmp_path: Path) -> None:
+    spec = SiteSpec(pages=60, seed=5, latency_ms=30, jitter_ms=20)
+    async with SiteServer(spec, hosts=["127.0.0.10", "127.0.0.11"]) as site:
+        done = await run_shoal(
+            "crawl",
+            *site.urls,
+            "--workers",
+            "2",
+            "--concurrency",
+            "16",
+            "--per-host-concurrency",
+            "3",
+            *allow(*site.urls),
+            timeout=180,
+        )
+        assert done.returncode == 0, done.stderr
+        assert len(done.records()) == 2 * len(spec.expected_paths())
+        for url in site.urls:
+            host = urlsplit(url).netloc
+            assert 1 < site.max_in_flight(host) <= 3
+
+    async with SiteServer(SiteSpec(pages=25, seed=6), host="127.0.0.12") as site:
+        done = await run_shoal(
+            "crawl", site.url, "--workers", "2", "--rate", "8", *allow(site.url), timeout=180
+        )
+        assert done.returncode == 0, done.stderr
+        assert site.max_per_window(1.0) <= 8
+
+
+async def test_crawl_delay_from_robots_is_honoured(tmp_path: Path) -> None:
+    spec = SiteSpec(pages=8, seed=8, crawl_delay=0.25)
+    async with SiteServer(spec, host="127.0.0.1") as site:
+        done = await run_shoal("crawl", site.url, "--workers", "2", *allow(site.url))
+        assert done.returncode == 0, done.stderr
+        starts = sorted(r.start for r in site.log if r.path != "/robots.txt")
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert len(starts) == len(spec.expected_paths())
+    assert min(gaps) >= 0.24
+
+
+async def test_faults_retry_redirect_and_size_limits(tmp_path: Path) -> None:
+    spec = SiteSpec(pages=5, seed=9, faults=True)
+    async with SiteServer(spec, host="127.0.0.1") as site:
+        done = await run_shoal(
+            "crawl",
+            site.url,
+            "--max-bytes",
+            "1MB",
+            "--timeout",
+            "3",
+            "--workers",
+            "1",
+            *allow(site.url),
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        by_path = {urlsplit(str(r["url"])).path: r for r in done.records()}
+        # 503 twice, then OK: retried and recorded once with the final status.
+        assert by_path["/docs/fault/503-then-ok"]["status"] == 200
+        assert site.hits("/docs/fault/503-then-ok") == 3
+        # 429 with Retry-After: 1 -> the retry came at least a second later.
+        assert by_path["/docs/fault/429"]["status"] == 200
+        starts = [r.start for r in site.log if r.path == "/docs/fault/429"]
+        assert len(starts) == 2 and starts[1] - starts[0] >= 0.95
+        # A redirect loop ends with an error, not a hang.
+        assert by_path["/docs/fault/redirect-loop"]["error"] == "redirect"
+        # A redirect is followed and the final URL recorded.
+        assert by_path["/docs/fault/redirect"]["status"] == 200
+        assert (
+            by_path["/docs/fault/redirect"]["final_url"] != by_path["/docs/fault/redirect"]["url"]
+        )
+        # A 20 MB body is cut off at 1 MB while streaming.
+        assert by_path["/docs/fault/big"]["error"] == "too_large"
+        # A byte a second: the total timeout ends it.
+        assert by_path["/docs/fault/slow"]["error"] == "timeout"
+        assert by_path["/docs/fault/notfound"]["status"] == 404
+    summary = done.stderr
+    assert "retries" in summary
+
+
+async def test_ssrf_refuses_loopback_not_allowed(tmp_path: Path) -> None:
+    spec = SiteSpec(pages=5, seed=10)
+    async with SiteServer(spec, host="127.0.0.1") as site:
+        done = await run_shoal("crawl", site.url, "--workers", "1")
+        assert done.returncode == 0, done.stderr
+        records = done.records()
+        assert len(records) == 1
+        assert records[0]["error"] == "forbidden_address"
+        assert site.log == []  # not even robots.txt reached the server
+        # Allowing another port of the same address is not allowing this one.
+        done = await run_shoal(
+            "crawl", site.url, "--workers", "1", "--allow-private", "127.0.0.1:1"
+        )
+        assert done.records()[0]["error"] == "forbidden_address"
+        assert site.log == []
+
+
+async def test_output_appends_on_resume_of_finished_crawl(tmp_path: Path) -> None:
+    spec = SiteSpec(pages=20, seed=11)
+    out, state = tmp_path / "out.jsonl", tmp_path / "state.sqlite"
+    async with SiteServer(spec, host="127.0.0.1") as site:
+        first = await run_shoal(
+            "crawl", site.url, "-o", str(out), "--state", str(state), *allow(site.url)
+        )
+        assert first.returncode == 0, first.stderr
+        lines = out.read_bytes()
+        again = await run_shoal(
+            "crawl",
+            site.url,
+            "-o",
+            str(out),
+            "--state",
+            str(state),
+            "--resume",
+            *allow(site.url),
+        )
+        assert again.returncode == 0, again.stderr
+        # Nothing new to do: nothing fetched again, nothing lost or duplicated.
+        assert out.read_bytes() == lines
+        counts = collections.Counter(paths_of(read_jsonl(out)))
+        assert max(counts.values()) == 1
+        assert max(site.fetch_counts().values()) == 1

@@ -1,0 +1,177 @@
+"""Nothing is lost: kill -9, worker crashes, SIGTERM and double Ctrl-C, then --resume."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import signal
+import time
+from pathlib import Path
+
+import orjson
+import psutil
+from conftest import ShoalProcess, allow, paths_of, read_jsonl, run_shoal, start_shoal
+from testsite import SiteServer, SiteSpec
+
+
+def _complete_lines(path: Path) -> list[bytes]:
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    return data[: data.rfind(b"\n") + 1].splitlines()
+
+
+async def _wait_for_lines(path: Path, n: int, proc: ShoalProcess, timeout: float = 60) -> None:
+    async with asyncio.timeout(timeout):
+        while len(_complete_lines(path)) < n:
+            assert proc.proc.returncode is None, "crawl ended before the test could interrupt it"
+            await asyncio.sleep(0.05)
+
+
+def _workers(proc: ShoalProcess) -> list[psutil.Process]:
+    children = psutil.Process(proc.pid).children()
+    return [c for c in children if "spawn_main" in " ".join(c.cmdline())]
+
+
+def _assert_exactly_once(out: Path, spec: SiteSpec) -> list[str]:
+    paths = paths_of(read_jsonl(out))
+    duplicates = [p for p, n in collections.Counter(paths).items() if n > 1]
+    assert not duplicates, duplicates[:5]
+    assert set(paths) == spec.expected_paths()
+    return paths
+
+
+async def test_resume_after_kill_9_of_the_process_group(tmp_path: Path) -> None:
+    spec = SiteSpec(pages=500, seed=21, latency_ms=15, jitter_ms=10)
+    out, state = tmp_path / "out.jsonl", tmp_path / "crawl.sqlite"
+    async with SiteServer(spec, host="127.0.0.1") as site:
+        args = [
+            "crawl",
+            site.url,
+            "-o",
+            str(out),
+            "--state",
+            str(state),
+            "--workers",
+            "2",
+            *allow(site.url),
+        ]
+        proc = await start_shoal(*args)
+        await _wait_for_lines(out, 120, proc)
+        proc.signal_group(signal.SIGKILL)
+        killed = await proc.wait()
+        assert killed.returncode == -signal.SIGKILL
+        committed = {orjson.loads(line)["url"] for line in _complete_lines(out)}
+        fetched_before = collections.Counter(site.fetch_counts())
+
+        done = await run_shoal(*args, "--resume", timeout=180)
+        assert done.returncode == 0, done.stderr
+        _assert_exactly_once(out, spec)
+        # Pages whose results were in the output before the kill were not fetched again.
+        after = site.fetch_counts()
+        for url in committed:
+            path = url.split("127.0.0.1", 1)[1].split("/", 1)[1]
+            assert after["/" + path] == 1, url
+        assert sum(after.values()) >= sum(fetched_before.values())
+
+
+async def test_worker_kill_9_is_restarted_and_nothing_is_missing(tmp_path: Path) -> None:
+    spec = SiteSpec(pages=400, seed=22, latency_ms=15, jitter_ms=10)
+    out, stats = tmp_path / "out.jsonl", tmp_path / "stats.json"
+    async with SiteServer(spec, host="127.0.0.1") as site:
+        proc = await start_shoal(
+            "crawl",
+            site.url,
+            "-o",
+            str(out),
+            "--workers",
+            "2",
+            "--stats-json",
+            str(stats),
+            *allow(site.url),
+        )
+        await _wait_for_lines(out, 60, proc)
+        victims = _workers(proc)
+        assert len(victims) == 2
+        victims[0].kill()
+        killed_at = time.monotonic()
+        # The supervisor starts a replacement within a second.
+        async with asyncio.timeout(1.0):
+            while True:
+                pids = {w.pid for w in _workers(proc)}
+                if len(pids) == 2 and victims[0].pid not in pids:
+                    break
+                await asyncio.sleep(0.02)
+        assert time.monotonic() - killed_at < 1.0
+        done = await proc.wait(180)
+    assert done.returncode == 0, done.stderr
+    _assert_exactly_once(out, spec)
+    figures = orjson.loads(stats.read_bytes())
+    assert figures["worker_restarts"] == 1
+    assert "died" in done.stderr
+
+
+async def test_sigterm_stops_gracefully_within_5s_and_resume_finishes(tmp_path: Path) -> None:
+    spec = SiteSpec(pages=400, seed=23, latency_ms=40, jitter_ms=20)
+    out, state = tmp_path / "out.jsonl", tmp_path / "crawl.sqlite"
+    async with SiteServer(spec, host="127.0.0.1") as site:
+        args = [
+            "crawl",
+            site.url,
+            "-o",
+            str(out),
+            "--state",
+            str(state),
+            "--workers",
+            "2",
+            *allow(site.url),
+        ]
+        proc = await start_shoal(*args)
+        await _wait_for_lines(out, 50, proc)
+        family = psutil.Process(proc.pid).children(recursive=True)
+        assert len(family) >= 4  # two workers and their parse processes
+        sent = time.monotonic()
+        proc.signal_group(signal.SIGTERM)
+        stopped = await proc.wait(10)
+        assert time.monotonic() - sent < 5.0
+        assert stopped.returncode == 128 + signal.SIGTERM, stopped.stderr
+        assert "interrupted" in stopped.stderr
+        assert "--resume" in stopped.stderr
+        # No worker or parse process outlives the supervisor.
+        _, alive = psutil.wait_procs(family, timeout=3)
+        assert not alive
+        partial = len(_complete_lines(out))
+        done = await run_shoal(*args, "--resume", timeout=180)
+        assert done.returncode == 0, done.stderr
+        assert len(_complete_lines(out)) > partial
+        _assert_exactly_once(out, spec)
+        assert max(site.fetch_counts().values()) <= 2
+
+
+async def test_second_sigint_exits_at_once_and_state_stays_consistent(tmp_path: Path) -> None:
+    spec = SiteSpec(pages=300, seed=24, latency_ms=200)
+    out, state = tmp_path / "out.jsonl", tmp_path / "crawl.sqlite"
+    async with SiteServer(spec, host="127.0.0.1") as site:
+        args = [
+            "crawl",
+            site.url,
+            "-o",
+            str(out),
+            "--state",
+            str(state),
+            "--workers",
+            "2",
+            *allow(site.url),
+        ]
+        proc = await start_shoal(*args)
+        await _wait_for_lines(out, 20, proc)
+        proc.signal_group(signal.SIGINT)
+        await asyncio.sleep(0.05)
+        sent = time.monotonic()
+        proc.signal_group(signal.SIGINT)
+        stopped = await proc.wait(10)
+        assert time.monotonic() - sent < 2.0
+        assert stopped.returncode != 0
+        done = await run_shoal(*args, "--resume", timeout=180)
+        assert done.returncode == 0, done.stderr
+        _assert_exactly_once(out, spec)

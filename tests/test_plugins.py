@@ -1,0 +1,82 @@
+"""The plugin contract: the example of docs/plugins.md, installed as a real entry point."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import allow, run_shoal
+from testsite import SiteServer, SiteSpec
+
+DOCS = Path(__file__).parent.parent / "docs" / "plugins.md"
+
+
+def _example_source() -> str:
+    blocks = re.findall(r"```python\n(.*?)```", DOCS.read_text(), flags=re.S)
+    example = next(b for b in blocks if "# shoal_wordcount.py" in b)
+    return textwrap.dedent(example)
+
+
+@pytest.fixture
+def plugin_path(tmp_path: Path) -> Path:
+    """A directory on PYTHONPATH holding the example module and its entry-point metadata."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "shoal_wordcount.py").write_text(_example_source())
+    dist = site / "shoal_wordcount-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: shoal-wordcount\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(
+        "[shoal.plugins]\nwordcount = shoal_wordcount:WordCount\n"
+    )
+    return site
+
+
+async def test_example_plugin_runs_from_its_entry_point(plugin_path: Path) -> None:
+    spec = SiteSpec(pages=15, seed=31)
+    async with SiteServer(spec, host="127.0.0.1") as site:
+        done = await run_shoal(
+            "crawl",
+            site.url,
+            "--plugin",
+            "wordcount",
+            "--workers",
+            "2",
+            *allow(site.url),
+            env={"PYTHONPATH": str(plugin_path)},
+        )
+    assert done.returncode == 0, done.stderr
+    records = done.records()
+    assert len(records) == len(spec.expected_paths())
+    assert all(isinstance(r["words"], int) and r["words"] > 100 for r in records)
+    assert {r["title"] for r in records} == {f"Page {i}" for i in range(len(records))}
+
+
+async def test_plugin_by_module_path(plugin_path: Path) -> None:
+    async with SiteServer(SiteSpec(pages=4, seed=32), host="127.0.0.1") as site:
+        done = await run_shoal(
+            "crawl",
+            site.url,
+            "--plugin",
+            "shoal_wordcount:WordCount",
+            *allow(site.url),
+            env={"PYTHONPATH": str(plugin_path)},
+        )
+    assert done.returncode == 0, done.stderr
+    assert len(done.records()) == 4
+
+
+async def test_broken_plugin_is_a_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "broken_plugin.py").write_text("raise ImportError('missing dependency: foo')\n")
+    done = await run_shoal(
+        "crawl",
+        "http://127.0.0.1:9/",
+        "--plugin",
+        "broken_plugin:Thing",
+        env={"PYTHONPATH": str(tmp_path)},
+    )
+    assert done.returncode == 2
+    assert "missing dependency: foo" in done.stderr
+    assert "Traceback" not in done.stderr
