@@ -6,7 +6,10 @@ has been read (or failed). A host's permits are limited two ways at once:
 * concurrency: at most ``per_host_concurrency`` permits out at any moment;
 * rate: permits are handed out at least ``interval`` seconds apart, where ``interval`` is the
   larger of ``1 / rate`` and the host's robots.txt ``Crawl-delay``; a 429/503 with
-  ``Retry-After`` pauses the host until then.
+  ``Retry-After`` pauses the host until then. With ``--rate R`` there is also a sliding window:
+  no more than R grants in any ``1 s + WINDOW_MARGIN``. Exact spacing alone would let the
+  server see R + 1 requests in some 1-second window as soon as delivery jitter bunches two of
+  them; the margin absorbs that jitter at a cost of about 2 % of the rate.
 
 The broker lives in the supervisor. Workers reach it over IPC (``Acquire``/``Grant``/``Release``
 messages, batched per event-loop tick); the supervisor turns those into :meth:`submit` and
@@ -24,7 +27,10 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-__all__ = ["BrokerStats", "LocalBroker", "RateLimits"]
+__all__ = ["WINDOW_MARGIN", "BrokerStats", "LocalBroker", "RateLimits"]
+
+#: Extra seconds on the 1-second rate window, to absorb grant-to-request jitter.
+WINDOW_MARGIN = 0.025
 
 
 class RateLimits(msgspec.Struct, frozen=True):
@@ -51,6 +57,9 @@ class _Host:
         default_factory=collections.deque
     )
     timer: asyncio.TimerHandle | None = None
+    #: Grant times of the last ``window`` grants (only with a rate limit).
+    recent: collections.deque[float] = field(default_factory=collections.deque)
+    window: int = 0
 
 
 class LocalBroker:
@@ -100,8 +109,13 @@ class LocalBroker:
     async def acquire(self, host: str, key: Hashable) -> None:
         """Wait for a permit on ``host``, held under ``key`` until :meth:`release`."""
         loop = asyncio.get_running_loop()
-        granted = loop.create_future()
-        self.submit(host, key, lambda: granted.done() or granted.set_result(None))
+        granted: asyncio.Future[None] = loop.create_future()
+
+        def grant() -> None:
+            if not granted.done():
+                granted.set_result(None)
+
+        self.submit(host, key, grant)
         try:
             await granted
         except asyncio.CancelledError:
@@ -142,19 +156,28 @@ class LocalBroker:
         state = self._hosts.get(host)
         if state is None:
             state = _Host(self._limits.per_host_concurrency, self._base_interval())
+            if self._limits.rate > 0:
+                state.window = max(1, int(self._limits.rate))
             self._hosts[host] = state
         return state
 
     def _pump(self, host: str, state: _Host) -> None:
         while state.waiters and state.in_use < state.concurrency:
             now = self._clock()
-            if now < state.next_at:
-                self._wake_at(host, state, state.next_at)
+            ready_at = state.next_at
+            if state.window and len(state.recent) >= state.window:
+                ready_at = max(ready_at, state.recent[0] + 1.0 + WINDOW_MARGIN)
+            if now < ready_at:
+                self._wake_at(host, state, ready_at)
                 return
             key, on_grant = state.waiters.popleft()
             state.in_use += 1
             if state.interval > 0:
                 state.next_at = now + state.interval
+            if state.window:
+                state.recent.append(now)
+                if len(state.recent) > state.window:
+                    state.recent.popleft()
             self._holding[key] = host
             self._granted += 1
             on_grant()

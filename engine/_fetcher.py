@@ -42,7 +42,7 @@ class RetryPolicy:
     max_retry_after: float = 600.0
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
-        return min(self.cap, self.base * 2**attempt) * rng.uniform(0.5, 1.5)
+        return min(self.cap, self.base * 2.0**attempt) * rng.uniform(0.5, 1.5)
 
 
 @dataclass
@@ -98,6 +98,8 @@ class Fetcher:
             if self._robots is not None:
                 rules = await self._robots.rules_for(origin_of(url))
                 if not rules.allowed(url, self._user_agent):
+                    if rules.unavailable:
+                        return Fetched(error="robots_unavailable", detail=origin_of(url))
                     return Fetched(error="robots_disallowed", detail=url)
             try:
                 hop = await self._hop(request, url)

@@ -25,6 +25,8 @@ class RobotsRules:
     def __init__(self, parser: Protego | None, *, allow_all: bool) -> None:
         self._parser = parser
         self._allow_all = allow_all
+        #: Disallowed because robots.txt could not be fetched (5xx or unreachable), not by rule.
+        self.unavailable = parser is None and not allow_all
 
     def allowed(self, url: str, user_agent: str) -> bool:
         if self._parser is None:
@@ -38,8 +40,14 @@ class RobotsRules:
         return float(delay) if delay is not None else None
 
 
-def robots_policy(status: int, body: bytes) -> RobotsRules:
-    """RFC 9309: 2xx = the file's rules, 4xx = allow all, 5xx or unreachable = disallow all."""
+def robots_policy(status: int, body: bytes, *, refused: bool = False) -> RobotsRules:
+    """RFC 9309: 2xx = the file's rules, 4xx = allow all, 5xx or unreachable = disallow all.
+
+    ``refused`` (the SSRF rule refused the host) allows all: every fetch there is refused by the
+    same rule, and the page records should say so rather than blame robots.txt.
+    """
+    if refused:
+        return RobotsRules(None, allow_all=True)
     if 200 <= status < 300:
         text = body[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace").lstrip("\ufeff")
         return RobotsRules(Protego.parse(text), allow_all=True)
@@ -68,8 +76,8 @@ class RobotsCache:
         # shield: one waiter being cancelled must not cancel the others' wait.
         return await asyncio.shield(fut)
 
-    def provide(self, origin: str, status: int, body: bytes) -> RobotsRules:
-        rules = robots_policy(status, body)
+    def provide(self, origin: str, status: int, body: bytes, refused: bool) -> RobotsRules:
+        rules = robots_policy(status, body, refused=refused)
         self._rules[origin] = rules
         fut = self._pending.pop(origin, None)
         if fut is not None and not fut.done():

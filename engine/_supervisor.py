@@ -383,7 +383,9 @@ class Supervisor:
                 return
 
     def _robots_fetched(self, msg: RobotsFetched) -> None:
-        rules = RobotsRules(origin=msg.origin, status=msg.status, body=msg.body)
+        rules = RobotsRules(
+            origin=msg.origin, status=msg.status, body=msg.body, refused=msg.refused
+        )
         self._robots.known[msg.origin] = rules
         self._robots.fetching.pop(msg.origin, None)
         self._robots.waiting.pop(msg.origin, None)

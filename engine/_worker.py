@@ -51,7 +51,7 @@ from ._looplag import LoopLagMonitor
 from ._plugins import load_plugin
 from ._proc import die_with_parent, ignore_stop_signals
 from ._robots import ROBOTS_MAX_BYTES, RobotsCache, robots_policy
-from ._ssrf import AddressPolicy, open_connector
+from ._ssrf import AddressPolicy, forbidden_cause, open_connector
 from ._urls import Scope, host_key, normalize_url
 
 __all__ = ["worker_main"]
@@ -329,7 +329,7 @@ class _Worker:
                 self._broker.on_grant(msg.tokens)
             elif isinstance(msg, RobotsRules):
                 if self._robots is not None:
-                    self._robots.provide(msg.origin, msg.status, msg.body)
+                    self._robots.provide(msg.origin, msg.status, msg.body, msg.refused)
             elif isinstance(msg, RobotsAssign):
                 task = asyncio.create_task(self._fetch_robots(msg.origin))
                 self._robots_tasks.add(task)
@@ -408,7 +408,7 @@ class _Worker:
 
     async def _fetch_robots(self, origin: str) -> None:
         url = origin + "/robots.txt"
-        status, body = 0, b""
+        status, body, refused = 0, b"", False
         for attempt in range(3):
             try:
                 async with (
@@ -421,14 +421,17 @@ class _Worker:
             except (aiohttp.ClientError, TimeoutError) as exc:
                 log.info("robots.txt of %s: %s", origin, exc)
                 status = 0
-            if status < 500 and status != 0:
+                refused = forbidden_cause(exc) is not None
+            if refused or (status != 0 and status < 500):
                 break
             await asyncio.sleep(0.5 * 2**attempt)
         delay = None
         if 200 <= status < 300:
             delay = robots_policy(status, body).crawl_delay(self.config.user_agent)
         await self._channel.send(
-            RobotsFetched(origin=origin, status=status, body=body, crawl_delay=delay)
+            RobotsFetched(
+                origin=origin, status=status, body=body, crawl_delay=delay, refused=refused
+            )
         )
 
     def _want_robots(self, origin: str) -> None:

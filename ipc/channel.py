@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
@@ -96,7 +96,8 @@ class Channel(Generic[In]):
             pass
 
 
-async def open_channel(sock: socket.socket, message_type: type[In]) -> Channel[In]:
-    """Wrap a connected socket (one end of a socketpair) as a channel receiving ``message_type``."""
+async def open_channel(sock: socket.socket, message_type: Any) -> Channel[Any]:
+    """Wrap a connected socket (one end of a socketpair) as a channel receiving ``message_type``
+    (a message class or a union of them; annotate the result as ``Channel[ThatUnion]``)."""
     reader, writer = await asyncio.open_connection(sock=sock, limit=_MAX_FRAME)
     return Channel(reader, writer, msgspec.msgpack.Decoder(message_type))

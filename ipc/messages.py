@@ -126,6 +126,8 @@ class RobotsFetched(msgspec.Struct, tag=True):
     status: int
     body: bytes = b""
     crawl_delay: float | None = None
+    #: The SSRF rule refused the host: there are no rules, and every fetch will be refused too.
+    refused: bool = False
 
 
 class Results(msgspec.Struct, tag=True):
@@ -162,11 +164,12 @@ class RobotsAssign(msgspec.Struct, tag=True):
 
 
 class RobotsRules(msgspec.Struct, tag=True):
-    """robots.txt of ``origin`` as the supervisor decided it; status as in ``RobotsFetched``."""
+    """robots.txt of ``origin`` as the supervisor decided it; fields as in ``RobotsFetched``."""
 
     origin: str
     status: int
     body: bytes = b""
+    refused: bool = False
 
 
 class Shutdown(msgspec.Struct, tag=True):

@@ -126,7 +126,7 @@ class Plugin(abc.ABC):
     #: Short name, used on the command line and in logs.
     name: ClassVar[str] = ""
     #: The top-level parse function run in the process pool; ``None`` means "do not parse".
-    parse: ClassVar[Callable[[Response], Any] | None] = None
+    parse: ClassVar[Callable[..., Any] | None] = None
     #: Media types handed to ``parse``; other responses reach ``handle`` with ``parsed=None``.
     parse_types: ClassVar[frozenset[str]] = frozenset({"text/html", "application/xhtml+xml"})
 

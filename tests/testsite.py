@@ -26,17 +26,41 @@ import random
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 __all__ = ["LogRecord", "SiteServer", "SiteSpec"]
 
-_LOREM = (
-    "shoal crawls documentation sites politely and fast while keeping every page exactly once "
-    "the supervisor owns the frontier workers fetch and parse in parallel processes"
-).split()
+_LOREM = [
+    "shoal",
+    "crawls",
+    "documentation",
+    "sites",
+    "politely",
+    "and",
+    "fast",
+    "while",
+    "keeping",
+    "every",
+    "page",
+    "exactly",
+    "once",
+    "the",
+    "supervisor",
+    "owns",
+    "the",
+    "frontier",
+    "workers",
+    "fetch",
+    "and",
+    "parse",
+    "in",
+    "parallel",
+    "processes",
+]
 
 
 @dataclass
@@ -359,7 +383,7 @@ class SiteServer:
         i = site.page_number(path)
         if i is not None:
             return web.Response(body=site.page(i, base), content_type="text/html", charset="utf-8")
-        if path.startswith(spec.prefix + "private/") or path.startswith("/other/"):
+        if path.startswith((spec.prefix + "private/", "/other/")):
             return web.Response(body=b"<title>Not for crawlers</title>", content_type="text/html")
         if spec.faults and path.startswith(spec.prefix + "fault/"):
             return await self._fault(request, path[len(spec.prefix) + 6 :])
@@ -432,8 +456,8 @@ async def _main(args: argparse.Namespace) -> None:
         print(json.dumps({"urls": server.urls, "pid": os.getpid()}), flush=True)
         await stop.wait()
         if args.log_json:
-            with open(args.log_json, "w") as f:
-                json.dump(_summary(server), f)
+            # Written once, at exit, when nothing else runs on this loop.
+            Path(args.log_json).write_text(json.dumps(_summary(server)))  # noqa: ASYNC240
 
 
 def main() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import msgspec
 from lxml import etree, html
 
@@ -25,7 +27,7 @@ def parse_links(response: Response) -> PageLinks:
         # Empty or undecodable documents have no links; that is a fact about the page, not a bug.
         return PageLinks(title=None, links=[])
     base = response.final_url
-    for href in root.xpath("//base/@href"):
+    for href in cast(list[str], root.xpath("//base/@href")):
         resolved = normalize_url(str(href), base)
         if resolved is not None:
             base = resolved
@@ -34,7 +36,7 @@ def parse_links(response: Response) -> PageLinks:
     title = " ".join(title_text.split()) if title_text else None
     seen: set[str] = set()
     links: list[str] = []
-    for href in root.xpath("//a/@href | //area/@href"):
+    for href in cast(list[str], root.xpath("//a/@href | //area/@href")):
         url = normalize_url(str(href), base)
         if url is not None and url not in seen:
             seen.add(url)
