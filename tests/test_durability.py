@@ -29,8 +29,15 @@ async def _wait_for_lines(path: Path, n: int, proc: ShoalProcess, timeout: float
 
 
 def _workers(proc: ShoalProcess) -> list[psutil.Process]:
-    children = psutil.Process(proc.pid).children()
-    return [c for c in children if "spawn_main" in " ".join(c.cmdline())]
+    """Live worker processes of the supervisor (a killed one is a zombie until reaped)."""
+    workers = []
+    for child in psutil.Process(proc.pid).children():
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(child.cmdline()):
+                workers.append(child)
+        except psutil.Error:
+            continue
+    return workers
 
 
 def _assert_exactly_once(out: Path, spec: SiteSpec) -> list[str]:
