@@ -210,8 +210,10 @@ class Supervisor:
                 continue
             await loop.run_in_executor(None, process.join, 2.0 if slot.said_bye else 0.0)
             if process.is_alive():
+                log.debug("worker %d did not exit; killing it", slot.id)
                 process.kill()
                 await loop.run_in_executor(None, process.join, 2.0)
+        log.debug("all workers stopped")
 
     # --- worker slots -------------------------------------------------------------------------
 
@@ -315,6 +317,7 @@ class Supervisor:
                 slot.stats = msg
                 slot.lag_max_ms = max(slot.lag_max_ms, msg.loop_lag_max_ms)
             elif isinstance(msg, Bye):
+                log.debug("worker %d said bye, handing back %d", slot.id, len(msg.returned))
                 slot.said_bye = True
                 await self._commits.put((slot, []))  # keeps order: results before hand-back
                 if msg.returned:
@@ -418,25 +421,7 @@ class Supervisor:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            for slot in self._slots:
-                if not slot.ready or slot.said_bye or self._stopping:
-                    continue
-                counts = self._state.counts_nowait()
-                budget = opts.max_pages - counts.done - counts.leased
-                room = min(worker_cap - len(slot.leases), budget)
-                if room <= 0 or counts.queued == 0:
-                    continue
-                host_room = {h: host_cap - n for h, n in self._leased_per_host.items()}
-                batch = await self._state.lease(slot.id, room, host_room, host_cap)
-                if not batch or slot.channel is None or not slot.ready:
-                    if batch:
-                        await self._state.hand_back(batch, crashed=False)
-                    continue
-                for req in batch:
-                    slot.leases[req.url] = req
-                    host = host_key(req.url)
-                    self._leased_per_host[host] = self._leased_per_host.get(host, 0) + 1
-                self._send(slot, Lease(requests=batch))
+            await self._lease_round(host_cap, worker_cap)
             counts = self._state.counts_nowait()
             if counts.leased == 0 and self._commits.empty():
                 if counts.queued == 0:
@@ -451,6 +436,35 @@ class Supervisor:
                         asyncio.get_running_loop().call_later(
                             max(0.0, due - time.time()) + 0.01, retry_due
                         )
+
+    async def _lease_round(self, host_cap: int, worker_cap: int) -> None:
+        """Top up every ready worker, in small batches to the least loaded first, so that
+        workers share a host's room instead of the first one taking all of it."""
+        assert self._state is not None
+        batch_size = max(4, worker_cap // 4)
+        progress = True
+        while progress and not self._stopping:
+            progress = False
+            ready = [s for s in self._slots if s.ready and not s.said_bye]
+            for slot in sorted(ready, key=lambda s: len(s.leases)):
+                counts = self._state.counts_nowait()
+                budget = self.options.max_pages - counts.done - counts.leased
+                room = min(worker_cap - len(slot.leases), budget, batch_size)
+                if room <= 0 or counts.queued == 0:
+                    continue
+                host_room = {h: host_cap - n for h, n in self._leased_per_host.items()}
+                batch = await self._state.lease(slot.id, room, host_room, host_cap)
+                if not batch:
+                    continue
+                if slot.channel is None or not slot.ready or self._stopping:
+                    await self._state.hand_back(batch, crashed=False)
+                    continue
+                progress = True
+                for req in batch:
+                    slot.leases[req.url] = req
+                    host = host_key(req.url)
+                    self._leased_per_host[host] = self._leased_per_host.get(host, 0) + 1
+                self._send(slot, Lease(requests=batch))
 
     def _unlease_host(self, url: str) -> None:
         host = host_key(url)
@@ -491,6 +505,7 @@ class Supervisor:
     def stop(self, reason: str) -> None:
         """Stop leasing and wind the crawl down (idempotent; the first reason is kept)."""
         if not self._done.is_set():
+            log.debug("stopping: %s", reason)
             self._stopped_by = reason
             self._done.set()
 

@@ -16,6 +16,7 @@ import itertools
 import logging
 import os
 import socket
+import sys
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -24,6 +25,7 @@ from typing import Any
 import aiohttp
 import msgspec
 import orjson
+import psutil
 
 from ..ipc.channel import Channel, open_channel
 from ..ipc.messages import (
@@ -75,6 +77,12 @@ def worker_main(config_bytes: bytes, sock: socket.socket) -> None:
     import uvloop
 
     uvloop.run(_serve(config, sock))
+    # Everything is closed and handed back by now; skip the interpreter's teardown, whose
+    # joins of executor threads are the one place a finished worker could still hang.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 async def _serve(config: WorkerConfig, sock: socket.socket) -> None:
@@ -113,7 +121,7 @@ async def _open_worker(
             await worker.start_pool()
             yield worker
         finally:
-            worker.close_pool()
+            await worker.aclose_pool()
 
 
 class _BrokerClient:
@@ -189,9 +197,14 @@ class _PageContext(Context):
             self._outcome.items.append(orjson.dumps(item, default=msgspec.to_builtins))
 
     def enqueue(
-        self, url: str, *, base: str | None = None, meta: dict[str, Any] | None = None
+        self,
+        url: str,
+        *,
+        base: str | None = None,
+        meta: dict[str, Any] | None = None,
+        normalized: bool = False,
     ) -> bool:
-        normalised = normalize_url(url, base)
+        normalised = url if normalized and base is None else normalize_url(url, base)
         depth = self._page.depth + 1
         if (
             normalised is None
@@ -265,10 +278,26 @@ class _Worker:
             )
         )
 
-    def close_pool(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+    async def aclose_pool(self) -> None:
+        """Stop the parse processes: ask, wait a moment, then kill what is left.
+
+        ``ProcessPoolExecutor.shutdown`` alone can leave this process waiting at exit for a
+        parse process that is slow to go (seen here: seconds), and a hung parse must never
+        keep a worker alive.
+        """
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        pool.shutdown(wait=False, cancel_futures=True)
+        parse_processes = []
+        for child in psutil.Process().children():
+            with contextlib.suppress(psutil.Error):
+                if "resource_tracker" not in " ".join(child.cmdline()):
+                    parse_processes.append(child)
+        _, alive = await asyncio.to_thread(psutil.wait_procs, parse_processes, 1.0)
+        for child in alive:
+            with contextlib.suppress(psutil.Error):
+                child.kill()
 
     async def _parse(self, page: Page) -> None:
         parse = type(self.plugin).parse
@@ -283,7 +312,7 @@ class _Worker:
             # A parse process died (a parser crash or the OOM killer): the pool is unusable.
             self._pool_restarts += 1
             log.warning("parse process died on %s; restarting the pool", page.url)
-            self.close_pool()
+            await self.aclose_pool()
             await self.start_pool()
             page.error, page.error_detail = "parse_crashed", "the parse process died"
         except Exception as exc:  # the plugin's own code failed: recorded on the page

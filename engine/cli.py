@@ -45,7 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
-    logging.basicConfig(level=level, format="shoal: %(message)s", stream=sys.stderr)
+    # With -v each line carries the milliseconds since start, to see where time goes.
+    fmt = "shoal: %(relativeCreated)6.0f ms %(message)s" if args.verbose else "shoal: %(message)s"
+    logging.basicConfig(level=level, format=fmt, stream=sys.stderr)
     try:
         code: int = args.run(args)
         return code

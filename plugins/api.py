@@ -40,9 +40,10 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from ..engine._urls import normalize_url
 from ..engine.errors import NotConfigured
 
-__all__ = ["Context", "NotConfigured", "Page", "Plugin", "Response"]
+__all__ = ["Context", "NotConfigured", "Page", "Plugin", "Response", "normalize_url"]
 
 
 class Response(msgspec.Struct, frozen=True):
@@ -103,12 +104,19 @@ class Context(abc.ABC):
 
     @abc.abstractmethod
     def enqueue(
-        self, url: str, *, base: str | None = None, meta: dict[str, Any] | None = None
+        self,
+        url: str,
+        *,
+        base: str | None = None,
+        meta: dict[str, Any] | None = None,
+        normalized: bool = False,
     ) -> bool:
         """Follow ``url`` (resolved against ``base``) one level deeper than the current page.
 
         Returns ``False`` when the URL is not followed: not http(s), out of scope, or past
         ``--max-depth``. Whether it was seen before is decided later by the supervisor.
+        Pass ``normalized=True`` for URLs that ``parse`` already put through
+        :func:`normalize_url`, so the event loop does not do that work twice.
         """
 
     @abc.abstractmethod

@@ -23,10 +23,10 @@ class LinksPlugin(Plugin):
         parsed: PageLinks | None = page.parsed
         in_scope = 0
         if parsed is not None:
-            for link in parsed.links:
+            for link in parsed.links:  # normalised in parse, off the event loop
                 if ctx.in_scope(link):
                     in_scope += 1
-                    ctx.enqueue(link)
+                    ctx.enqueue(link, normalized=True)
         record: dict[str, Any] = {
             "url": page.url,
             "final_url": page.final_url,
