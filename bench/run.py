@@ -27,6 +27,9 @@ from lxml import html
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOAL = str(Path(sys.executable).parent / "shoal")
+sys.path.insert(0, str(ROOT / "tests"))
+
+from testsite import serve_in_subprocess  # noqa: E402 - the site generator lives with the tests
 
 
 def plain_loop(start: str) -> int:
@@ -93,28 +96,14 @@ def main() -> int:
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    site = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "tests" / "testsite.py"),
-            "--pages",
-            str(args.pages),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert site.stdout is not None
-        start = json.loads(site.stdout.readline())["urls"][0]
+    with serve_in_subprocess("--pages", str(args.pages)) as urls:
+        start = urls[0]
         competitors: dict[str, Callable[[str], int]] = {
             "plain loop (urllib + lxml)": plain_loop,
             "shoal --workers 1": shoal_crawl(1),
             "shoal --workers 2": shoal_crawl(2),
         }
+        plain_loop(start)  # warm-up, untimed: every competitor then meets a warm server
         medians: dict[str, float] = {}
         for name, run in competitors.items():
             rates = []
@@ -133,9 +122,6 @@ def main() -> int:
         for name, value in medians.items():
             print(f"  {name}: {value / base:.2f}x")
         return 0
-    finally:
-        site.terminate()
-        site.wait(10)
 
 
 if __name__ == "__main__":

@@ -279,7 +279,7 @@ def format_summary(stats: CrawlStats) -> str:
         where.append(f"output: {stats.output}")
     if stats.state:
         where.append(
-            f"state: {stats.state} ({stats.pages_in_state} done, {stats.queued_left} left)"
+            f"state: {stats.state} ({stats.pages_in_state} URLs done, {stats.queued_left} left)"
         )
     if where:
         lines.append("  " + "   ".join(where))

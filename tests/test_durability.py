@@ -40,6 +40,10 @@ def _workers(proc: ShoalProcess) -> list[psutil.Process]:
     return workers
 
 
+def _resumable_crawl(url: str, out: Path, state: Path) -> list[str]:
+    return ["crawl", url, "-o", str(out), "--state", str(state), "--workers", "2", *allow(url)]
+
+
 def _assert_exactly_once(out: Path, spec: SiteSpec) -> list[str]:
     paths = paths_of(read_jsonl(out))
     duplicates = [p for p, n in collections.Counter(paths).items() if n > 1]
@@ -52,17 +56,7 @@ async def test_resume_after_kill_9_of_the_process_group(tmp_path: Path) -> None:
     spec = SiteSpec(pages=500, seed=21, latency_ms=15, jitter_ms=10)
     out, state = tmp_path / "out.jsonl", tmp_path / "crawl.sqlite"
     async with SiteServer(spec, host="127.0.0.1") as site:
-        args = [
-            "crawl",
-            site.url,
-            "-o",
-            str(out),
-            "--state",
-            str(state),
-            "--workers",
-            "2",
-            *allow(site.url),
-        ]
+        args = _resumable_crawl(site.url, out, state)
         proc = await start_shoal(*args)
         await _wait_for_lines(out, 120, proc)
         proc.signal_group(signal.SIGKILL)
@@ -122,17 +116,7 @@ async def test_sigterm_stops_gracefully_within_5s_and_resume_finishes(tmp_path: 
     spec = SiteSpec(pages=400, seed=23, latency_ms=40, jitter_ms=20)
     out, state = tmp_path / "out.jsonl", tmp_path / "crawl.sqlite"
     async with SiteServer(spec, host="127.0.0.1") as site:
-        args = [
-            "crawl",
-            site.url,
-            "-o",
-            str(out),
-            "--state",
-            str(state),
-            "--workers",
-            "2",
-            *allow(site.url),
-        ]
+        args = _resumable_crawl(site.url, out, state)
         proc = await start_shoal(*args)
         await _wait_for_lines(out, 50, proc)
         family = psutil.Process(proc.pid).children(recursive=True)
@@ -159,17 +143,7 @@ async def test_second_sigint_exits_at_once_and_state_stays_consistent(tmp_path: 
     spec = SiteSpec(pages=300, seed=24, latency_ms=200)
     out, state = tmp_path / "out.jsonl", tmp_path / "crawl.sqlite"
     async with SiteServer(spec, host="127.0.0.1") as site:
-        args = [
-            "crawl",
-            site.url,
-            "-o",
-            str(out),
-            "--state",
-            str(state),
-            "--workers",
-            "2",
-            *allow(site.url),
-        ]
+        args = _resumable_crawl(site.url, out, state)
         proc = await start_shoal(*args)
         await _wait_for_lines(out, 20, proc)
         proc.signal_group(signal.SIGINT)

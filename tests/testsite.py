@@ -18,21 +18,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import functools
 import ipaddress
 import json
 import os
 import random
 import signal
+import subprocess
+import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-__all__ = ["LogRecord", "SiteServer", "SiteSpec"]
+__all__ = ["FAULTS", "LogRecord", "SiteServer", "SiteSpec", "serve_in_subprocess"]
+
+#: Fault endpoints under ``{prefix}fault/``, each linked from the index when ``faults=True``.
+FAULTS = ("503-then-ok", "429", "redirect-loop", "redirect", "big", "slow", "notfound", "binary")
 
 _LOREM = [
     "shoal",
@@ -87,19 +93,7 @@ class SiteSpec:
         """Paths a correct crawler of the prefix fetches, each exactly once (HTML, allowed)."""
         paths = {self.page_path(i) for i in range(self.pages)}
         if self.faults:
-            paths |= {
-                f"{self.prefix}fault/{name}"
-                for name in (
-                    "503-then-ok",
-                    "429",
-                    "redirect-loop",
-                    "redirect",
-                    "big",
-                    "slow",
-                    "notfound",
-                    "binary",
-                )
-            }
+            paths |= {f"{self.prefix}fault/{name}" for name in FAULTS}
         return paths
 
     def robots_txt(self) -> str:
@@ -165,19 +159,7 @@ class _Site:
                     "javascript:void(0)",
                 ]
         if spec.faults and i == 0:
-            links += [
-                f"{spec.prefix}fault/{name}"
-                for name in (
-                    "503-then-ok",
-                    "429",
-                    "redirect-loop",
-                    "redirect",
-                    "big",
-                    "slow",
-                    "notfound",
-                    "binary",
-                )
-            ]
+            links += [f"{spec.prefix}fault/{name}" for name in FAULTS]
         head = f"<title>Page {i}</title>"
         # One page in a tree site uses <base href>: its relative links only resolve correctly
         # when the base is honoured.
@@ -422,6 +404,29 @@ class SiteServer:
                 pass
             return response
         return web.Response(status=404, text="no such fault")
+
+
+@contextlib.contextmanager
+def serve_in_subprocess(*args: str) -> Iterator[list[str]]:
+    """Run this site as a separate process (for the demo and benchmarks); yields its URLs.
+
+    ``args`` are command-line options of this module, e.g. ``"--pages", "500"``.
+    """
+    site = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), *args],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert site.stdout is not None
+        yield list(json.loads(site.stdout.readline())["urls"])
+    finally:
+        site.terminate()
+        try:
+            site.wait(10)
+        except subprocess.TimeoutExpired:
+            site.kill()
+            site.wait()
 
 
 def _redirect(status: int, location: str) -> web.Response:
