@@ -272,7 +272,8 @@ def format_summary(stats: CrawlStats) -> str:
         f"  errors: {counts(stats.errors)}   retries: {stats.retries}   "
         f"robots.txt disallowed: {stats.robots_disallowed}",
         f"  workers: {stats.workers} ({stats.worker_restarts} restarts)   "
-        f"worker loop lag max: {stats.loop_lag_max_ms:.1f} ms",
+        f"loop lag max: workers {stats.loop_lag_max_ms:.1f} ms, "
+        f"supervisor {stats.supervisor_loop_lag_max_ms:.1f} ms",
     ]
     where = []
     if stats.output and stats.output != "-":

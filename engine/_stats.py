@@ -37,7 +37,8 @@ class CrawlStats(msgspec.Struct):
     workers: int = 0
     worker_restarts: int = 0
     parse_pool_restarts: int = 0
-    loop_lag_max_ms: float = 0.0
+    loop_lag_max_ms: float = 0.0  # worst over all workers' event loops
+    supervisor_loop_lag_max_ms: float = 0.0
     stopped_by: str = "complete"
     state: str | None = None
     output: str | None = None

@@ -57,6 +57,7 @@ from ..ipc.messages import (
     WorkerStats,
 )
 from ._broker import LocalBroker, RateLimits
+from ._looplag import LoopLagMonitor
 from ._options import CrawlOptions, default_parse_processes, default_workers
 from ._plugins import load_plugin
 from ._sqlite_state import SQLiteState
@@ -92,6 +93,28 @@ class _Slot:
     stats: WorkerStats | None = None
     lag_max_ms: float = 0.0
     pool_restarts: int = 0
+
+
+@dataclass
+class _Commit:
+    """Results of one worker process; ``leases`` is that process's lease table."""
+
+    leases: dict[str, Request]
+    outcomes: list[Outcome]
+    worker: int
+
+
+@dataclass
+class _HandBack:
+    """Return leases to the queue: ``requests``, or all still in ``leases`` when ``None``.
+
+    It goes through the commit queue so that a worker's results, sent before it died or said
+    Bye, are committed first; what is handed back is exactly what was never finished.
+    """
+
+    leases: dict[str, Request]
+    requests: list[Request] | None
+    crashed: bool
 
 
 class _Robots:
@@ -130,11 +153,10 @@ class Supervisor:
         self._stopping = False
         self._stopped_by = "complete"
         self._leased_per_host: dict[str, int] = {}
-        self._commits: asyncio.Queue[tuple[_Slot, list[Outcome]] | None] = asyncio.Queue(
-            _COMMIT_QUEUE
-        )
+        self._commits: asyncio.Queue[_Commit | _HandBack | None] = asyncio.Queue(_COMMIT_QUEUE)
         self._mp = multiprocessing.get_context("spawn")
         self._interrupts = 0
+        self._lag = LoopLagMonitor()
         #: The signal that interrupted the crawl, if one did (the CLI exits with 128 + it).
         self.signal_number: int | None = None
         self._fatal: BaseException | None = None
@@ -183,12 +205,14 @@ class Supervisor:
             committer = tg.create_task(self._committer())
             dispatcher = tg.create_task(self._dispatcher())
             reporter = tg.create_task(self._report_progress())
+            lag = tg.create_task(self._lag.run())
             await self._done.wait()
             dispatcher.cancel()
             await self._stop_workers(slot_tasks)
             await self._commits.put(None)
             await committer
             reporter.cancel()
+            lag.cancel()
 
     async def _stop_workers(self, slot_tasks: list[asyncio.Task[None]]) -> None:
         self._stopping = True
@@ -294,7 +318,7 @@ class Supervisor:
                     log.debug("worker %d channel ended: %r", slot.id, exc)
                 return
             if isinstance(msg, Results):
-                await self._commits.put((slot, msg.outcomes))
+                await self._commits.put(_Commit(slot.leases, msg.outcomes, slot.id))
             elif isinstance(msg, Acquire):
                 for token, host in zip(msg.tokens, msg.hosts, strict=True):
                     self._broker.submit(
@@ -319,9 +343,7 @@ class Supervisor:
             elif isinstance(msg, Bye):
                 log.debug("worker %d said bye, handing back %d", slot.id, len(msg.returned))
                 slot.said_bye = True
-                await self._commits.put((slot, []))  # keeps order: results before hand-back
-                if msg.returned:
-                    await self._hand_back(slot, msg.returned, crashed=False)
+                await self._commits.put(_HandBack(slot.leases, msg.returned, crashed=False))
                 return
 
     async def _worker_died(self, slot: _Slot) -> None:
@@ -341,25 +363,17 @@ class Supervisor:
             slot.pool_restarts += slot.stats.parse_pool_restarts
             slot.stats = None
         self._stats.worker_restarts += 0 if self._stopping else 1
-        # Wait until its committed results are in, so "leased" below is exactly what was lost.
-        await self._commits.join()
         self._broker.cancel(lambda key: _key_of(key, slot))
-        if slot.leases:
-            await self._hand_back(slot, list(slot.leases.values()), crashed=True)
+        # The next process of this slot starts with a fresh lease table; whatever the dead one
+        # still holds once its last results are committed goes back to the queue.
+        lost, slot.leases = slot.leases, {}
+        await self._commits.put(_HandBack(lost, None, crashed=True))
         for origin, fetcher in list(self._robots.fetching.items()):
             if fetcher == slot.id:
                 del self._robots.fetching[origin]
                 self._assign_robots(origin)
         for waiters in self._robots.waiting.values():
             waiters.discard(slot.id)
-
-    async def _hand_back(self, slot: _Slot, requests: list[Request], *, crashed: bool) -> None:
-        assert self._state is not None
-        for req in requests:
-            if slot.leases.pop(req.url, None) is not None:
-                self._unlease_host(req.url)
-        await self._state.hand_back(requests, crashed=crashed)
-        self._wake.set()
 
     def _fail(self, exc: BaseException) -> None:
         if self._fatal is None:
@@ -475,30 +489,42 @@ class Supervisor:
             self._leased_per_host.pop(host, None)
 
     async def _committer(self) -> None:
-        """Commit result batches in arrival order, one transaction each, then write the output."""
-        assert self._state is not None
+        """Commit result batches and hand-backs in arrival order, one transaction each."""
         while True:
             item = await self._commits.get()
             try:
                 if item is None:
                     return
-                slot, outcomes = item
-                if not outcomes:
-                    continue
-                for outcome in outcomes:
-                    self._stats.add(outcome)
-                    if outcome.retry_after is not None:
-                        self._broker.pause(host_key(outcome.url), outcome.retry_after)
-                await self._state.commit(slot.id, outcomes)
-                await self._state.flush_output()
-                for outcome in outcomes:
-                    if slot.leases.pop(outcome.url, None) is not None:
-                        self._unlease_host(outcome.url)
+                if isinstance(item, _Commit):
+                    await self._commit(item)
+                else:
+                    await self._hand_back(item)
                 self._wake.set()
             except ShoalError as exc:
                 self._fail(exc)
             finally:
                 self._commits.task_done()
+
+    async def _commit(self, item: _Commit) -> None:
+        assert self._state is not None
+        for outcome in item.outcomes:
+            self._stats.add(outcome)
+            if outcome.retry_after is not None:
+                self._broker.pause(host_key(outcome.url), outcome.retry_after)
+        await self._state.commit(item.worker, item.outcomes)
+        await self._state.flush_output()
+        for outcome in item.outcomes:
+            if item.leases.pop(outcome.url, None) is not None:
+                self._unlease_host(outcome.url)
+
+    async def _hand_back(self, item: _HandBack) -> None:
+        assert self._state is not None
+        requests = list(item.leases.values()) if item.requests is None else item.requests
+        for req in requests:
+            if item.leases.pop(req.url, None) is not None:
+                self._unlease_host(req.url)
+        if requests:
+            await self._state.hand_back(requests, crashed=item.crashed)
 
     # --- stopping -----------------------------------------------------------------------------
 
@@ -591,6 +617,7 @@ class Supervisor:
         stats.pages_in_state = counts.done
         stats.workers = workers
         stats.loop_lag_max_ms = round(max([s.lag_max_ms for s in self._slots] or [0.0]), 1)
+        stats.supervisor_loop_lag_max_ms = round(self._lag.max_ms, 1)
         stats.parse_pool_restarts = sum(
             s.pool_restarts + (s.stats.parse_pool_restarts if s.stats else 0) for s in self._slots
         )

@@ -156,3 +156,21 @@ async def test_second_sigint_exits_at_once_and_state_stays_consistent(tmp_path: 
         done = await run_shoal(*args, "--resume", timeout=180)
         assert done.returncode == 0, done.stderr
         _assert_exactly_once(out, spec)
+
+
+async def test_kill_9_of_the_supervisor_leaves_no_orphans(tmp_path: Path) -> None:
+    spec = SiteSpec(pages=300, seed=25, latency_ms=40)
+    out, state = tmp_path / "out.jsonl", tmp_path / "crawl.sqlite"
+    async with SiteServer(spec, host="127.0.0.1") as site:
+        proc = await start_shoal(*_resumable_crawl(site.url, out, state))
+        await _wait_for_lines(out, 10, proc)
+        family = psutil.Process(proc.pid).children(recursive=True)
+        assert len(family) >= 4  # two workers and their parse processes
+        psutil.Process(proc.pid).kill()  # the supervisor alone, not its group
+        await proc.wait()
+        # Workers die with their supervisor, parse processes with their worker.
+        _, alive = psutil.wait_procs(family, timeout=3)
+        assert not alive, [p.pid for p in alive]
+        done = await run_shoal(*_resumable_crawl(site.url, out, state), "--resume", timeout=180)
+        assert done.returncode == 0, done.stderr
+        _assert_exactly_once(out, spec)
