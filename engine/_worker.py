@@ -16,7 +16,6 @@ import itertools
 import logging
 import os
 import socket
-import sys
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -77,12 +76,6 @@ def worker_main(config_bytes: bytes, sock: socket.socket) -> None:
     import uvloop
 
     uvloop.run(_serve(config, sock))
-    # Everything is closed and handed back by now; skip the interpreter's teardown, whose
-    # joins of executor threads are the one place a finished worker could still hang.
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
 
 
 async def _serve(config: WorkerConfig, sock: socket.socket) -> None:

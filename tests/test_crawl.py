@@ -46,8 +46,10 @@ async def test_every_page_fetched_exactly_once(tmp_path: Path) -> None:
     assert figures["status_counts"] == {"200": len(spec.expected_paths())}
     assert figures["robots_disallowed"] >= 1
     assert figures["workers"] == 2
-    # The summary goes to stderr.
+    # The summary goes to stderr, and nothing else that would alarm a user does.
     assert "pages/s" in done.stderr
+    for alarming in ("Traceback", "Warning", "leaked", "died"):
+        assert alarming not in done.stderr
 
 
 async def test_record_fields(tmp_path: Path) -> None:
