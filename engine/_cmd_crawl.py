@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import re
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -233,7 +235,14 @@ def run_crawl(options: CrawlOptions, *, quiet: bool) -> int:
     )
     import uvloop
 
-    stats = uvloop.run(supervisor.run())
+    try:
+        stats = uvloop.run(supervisor.run())
+    except asyncio.CancelledError:
+        # A second signal: the workers were killed and nothing more was committed. Every
+        # commit is a transaction, so the state file is consistent as it stands.
+        again = f" (continue with --state {options.state} --resume)" if options.state else ""
+        sys.stderr.write(f"shoal: stopped at once{again}\n")
+        return 128 + (supervisor.signal_number or signal.SIGINT)
     if options.stats_json:
         Path(options.stats_json).write_bytes(
             orjson.dumps(stats, default=_builtins, option=orjson.OPT_INDENT_2) + b"\n"

@@ -7,7 +7,7 @@ import ctypes
 import os
 import signal
 
-__all__ = ["die_with_parent", "ignore_stop_signals"]
+__all__ = ["die_with_parent", "ignore_stop_signals", "start_quiet_resource_tracker"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -35,3 +35,29 @@ def ignore_stop_signals() -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+_TRACKER_FILTER = "ignore::UserWarning:multiprocessing.resource_tracker"
+
+
+def start_quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker without its leak warning.
+
+    Workers and their parse pools share the supervisor's tracker. When a worker is killed (a
+    crash, or a second Ctrl-C), the tracker cleans up the semaphores of its pool, rightly, and
+    warns about "leaked semaphore objects" on the user's terminal, which is only noise. The
+    tracker is its own process and takes its warning filters from its environment at start;
+    the supervisor's environment is restored at once. If a tracker already runs (the host
+    program started one), it is left as it is.
+    """
+    from multiprocessing import resource_tracker
+
+    saved = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = f"{saved},{_TRACKER_FILTER}" if saved else _TRACKER_FILTER
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        if saved is None:
+            del os.environ["PYTHONWARNINGS"]
+        else:
+            os.environ["PYTHONWARNINGS"] = saved

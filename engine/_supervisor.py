@@ -60,6 +60,7 @@ from ._broker import LocalBroker, RateLimits
 from ._looplag import LoopLagMonitor
 from ._options import CrawlOptions, default_parse_processes, default_workers
 from ._plugins import load_plugin
+from ._proc import start_quiet_resource_tracker
 from ._sqlite_state import SQLiteState
 from ._ssrf import AddressPolicy
 from ._stats import CrawlStats, Progress, StatsCollector
@@ -178,15 +179,21 @@ class Supervisor:
         if output is not None and str(output) == "-" and opts.resume:
             raise UsageError("--resume needs an output file (-o FILE), not standard output")
         config = {"plugin": opts.plugin, "scope": self._scope.to_spec()}
-        self._state = await SQLiteState.open(
-            state_path, output=output, resume=opts.resume, config=config
-        )
+        try:
+            self._state = await SQLiteState.open(
+                state_path, output=output, resume=opts.resume, config=config
+            )
+        except BaseException:
+            if temp_dir is not None:
+                _remove_tree(temp_dir)
+            raise
         interrupted = False
         try:
             added = await self._state.add([Request(u, 0) for u in start_urls])
             log.info("queued %d start URL(s) (%d new); %d workers", len(start_urls), added, workers)
             await self._state.flush_output()  # records a crashed run left in the outbox
             self._slots = [_Slot(i) for i in range(workers)]
+            start_quiet_resource_tracker()
             with self._signal_handlers():
                 await self._run_workers()
             interrupted = self._stopped_by == "interrupted"
@@ -329,6 +336,8 @@ class Supervisor:
                     self._broker.release((slot.id, slot.generation, token))
             elif isinstance(msg, Hello):
                 slot.ready = True
+                if self._stopping:  # started during the stop: it holds nothing, let it go
+                    channel.send_nowait(Shutdown(grace=0))
                 log.debug("worker %d ready after %.2f s", slot.id, time.monotonic() - started)
                 for rules in self._robots.known.values():
                     channel.send_nowait(rules)

@@ -110,6 +110,7 @@ async def test_worker_kill_9_is_restarted_and_nothing_is_missing(tmp_path: Path)
     figures = orjson.loads(stats.read_bytes())
     assert figures["worker_restarts"] == 1
     assert "died" in done.stderr
+    assert "leaked" not in done.stderr
 
 
 async def test_sigterm_stops_gracefully_within_5s_and_resume_finishes(tmp_path: Path) -> None:
@@ -152,7 +153,10 @@ async def test_second_sigint_exits_at_once_and_state_stays_consistent(tmp_path: 
         proc.signal_group(signal.SIGINT)
         stopped = await proc.wait(10)
         assert time.monotonic() - sent < 2.0
-        assert stopped.returncode != 0
+        assert stopped.returncode == 128 + signal.SIGINT, stopped.stderr
+        assert "--resume" in stopped.stderr
+        for noise in ("Traceback", "Warning", "leaked"):
+            assert noise not in stopped.stderr
         done = await run_shoal(*args, "--resume", timeout=180)
         assert done.returncode == 0, done.stderr
         _assert_exactly_once(out, spec)
