@@ -284,6 +284,12 @@ def format_summary(stats: CrawlStats) -> str:
         f"loop lag max: workers {stats.loop_lag_max_ms:.1f} ms, "
         f"supervisor {stats.supervisor_loop_lag_max_ms:.1f} ms",
     ]
+    totals = stats.totals
+    if totals is not None and (totals.pages, totals.retries) != (stats.pages, stats.retries):
+        lines.append(
+            f"  all runs of this state: {totals.pages} pages, {_human(totals.bytes)}, "
+            f"errors: {counts(totals.errors)}, retries: {totals.retries}"
+        )
     where = []
     if stats.output and stats.output != "-":
         where.append(f"output: {stats.output}")

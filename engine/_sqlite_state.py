@@ -30,6 +30,7 @@ import orjson
 
 from ..ipc.messages import Outcome, Request
 from ._state import CommitSummary, StateCounts
+from ._stats import Tally
 from ._urls import host_key, url_fingerprint
 from .errors import OutputError, StateError
 
@@ -73,6 +74,7 @@ class SQLiteState:
         self._lock_fd: int | None = None
         self._out: IO[bytes] | None = None
         self._counts = StateCounts()
+        self._totals = Tally()
         self._queued_per_host: dict[str, int] = {}
         self._next_id = 0
         self._host_cursor = 0
@@ -135,6 +137,9 @@ class SQLiteState:
     async def counts(self) -> StateCounts:
         c = self._counts
         return StateCounts(queued=c.queued, leased=c.leased, done=c.done)
+
+    def totals_nowait(self) -> Tally:
+        return self._totals
 
     def counts_nowait(self) -> StateCounts:
         """The counts as of the last finished call (kept in memory, no disk access)."""
@@ -240,6 +245,7 @@ class SQLiteState:
             done=db.execute("SELECT count(*) FROM urls WHERE state = ?", (_DONE,)).fetchone()[0],
         )
         self._next_id = (db.execute("SELECT max(id) FROM urls").fetchone()[0] or 0) + 1
+        self._totals = msgspec.convert(self._get_meta_sync("totals") or {}, Tally)
 
     def _open_output(self, resume: bool) -> None:
         if self._output_path is None:
@@ -392,6 +398,7 @@ class SQLiteState:
                         host = host_key(outcome.url)
                         self._queued_per_host[host] = self._queued_per_host.get(host, 0) + 1
                         summary.retried += 1
+                        summary.tally.add(outcome)
                     continue
                 cur = db.execute(
                     "UPDATE urls SET state = ?, worker = NULL "
@@ -403,6 +410,7 @@ class SQLiteState:
                     # would be duplicates, so they are dropped with it.
                     continue
                 summary.done += 1
+                summary.tally.add(outcome)
                 if outcome.items:
                     db.executemany(
                         "INSERT INTO outbox (item) VALUES (?)", [(i,) for i in outcome.items]
@@ -410,6 +418,10 @@ class SQLiteState:
                     summary.items += len(outcome.items)
                 if outcome.links:
                     summary.new_urls += self._insert_new(outcome.links)
+            totals = msgspec.structs.replace(self._totals)
+            totals.merge(summary.tally)
+            self._set_meta_sync("totals", msgspec.to_builtins(totals))
+        self._totals = totals
         self._counts.leased -= summary.done + summary.retried
         self._counts.queued += summary.retried
         self._counts.done += summary.done

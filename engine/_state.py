@@ -17,6 +17,7 @@ from typing import Protocol
 import msgspec
 
 from ..ipc.messages import Outcome, Request
+from ._stats import Tally
 
 __all__ = ["CommitSummary", "StateBackend", "StateCounts"]
 
@@ -28,12 +29,14 @@ class StateCounts(msgspec.Struct):
 
 
 class CommitSummary(msgspec.Struct):
-    """What one commit did: pages finished, retries queued, new URLs added to the frontier."""
+    """What one commit did: pages finished, retries queued, new URLs added to the frontier,
+    and the tally of the outcomes it applied (stale ones are neither applied nor counted)."""
 
     done: int = 0
     retried: int = 0
     new_urls: int = 0
     items: int = 0
+    tally: Tally = msgspec.field(default_factory=Tally)
 
 
 class StateBackend(Protocol):
@@ -60,6 +63,9 @@ class StateBackend(Protocol):
         """Move the outbox into the output file; returns the number of records written."""
 
     async def counts(self) -> StateCounts: ...
+
+    def totals_nowait(self) -> Tally:
+        """Figures over every run of this crawl, as of the last commit."""
 
     async def next_due(self) -> float | None:
         """The earliest ``time.time()`` at which a queued-but-not-yet-due request is due."""

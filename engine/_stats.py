@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import collections
 import time
 
 import msgspec
 
 from ..ipc.messages import Outcome
 
-__all__ = ["CrawlStats", "Progress", "StatsCollector"]
+__all__ = ["CrawlStats", "Progress", "StatsCollector", "Tally"]
 
 
 class Progress(msgspec.Struct):
@@ -21,6 +20,45 @@ class Progress(msgspec.Struct):
     errors: int
     elapsed_s: float
     pages_per_s: float
+
+
+class Tally(msgspec.Struct):
+    """Counts of committed outcomes. The state keeps one over all runs (updated in the same
+    transaction as the pages), and each commit returns the part it added."""
+
+    pages: int = 0
+    bytes: int = 0
+    retries: int = 0
+    robots_disallowed: int = 0
+    status_counts: dict[str, int] = msgspec.field(default_factory=dict)
+    errors: dict[str, int] = msgspec.field(default_factory=dict)
+
+    def add(self, outcome: Outcome) -> None:
+        if outcome.retry_at is not None:
+            self.retries += 1
+            return
+        if outcome.error == "robots_disallowed":
+            self.robots_disallowed += 1
+            return
+        self.pages += 1
+        self.bytes += outcome.nbytes
+        if outcome.status:
+            key = str(outcome.status)
+            self.status_counts[key] = self.status_counts.get(key, 0) + 1
+        if outcome.error is not None:
+            self.errors[outcome.error] = self.errors.get(outcome.error, 0) + 1
+
+    def merge(self, other: Tally) -> None:
+        self.pages += other.pages
+        self.bytes += other.bytes
+        self.retries += other.retries
+        self.robots_disallowed += other.robots_disallowed
+        for mine, theirs in (
+            (self.status_counts, other.status_counts),
+            (self.errors, other.errors),
+        ):
+            for key, n in theirs.items():
+                mine[key] = mine.get(key, 0) + n
 
 
 class CrawlStats(msgspec.Struct):
@@ -42,32 +80,25 @@ class CrawlStats(msgspec.Struct):
     stopped_by: str = "complete"
     state: str | None = None
     output: str | None = None
+    #: All runs of this state file together (differs from the above after --resume).
+    totals: Tally | None = None
 
 
 class StatsCollector:
+    """This run's figures: what was committed (a :class:`Tally`) and the clock."""
+
     def __init__(self) -> None:
         self.started = time.monotonic()
-        self.pages = 0
-        self.bytes = 0
-        self.retries = 0
-        self.robots_disallowed = 0
-        self.status = collections.Counter[int]()
-        self.errors = collections.Counter[str]()
+        self.tally = Tally()
         self.worker_restarts = 0
 
-    def add(self, outcome: Outcome) -> None:
-        if outcome.retry_at is not None:
-            self.retries += 1
-            return
-        if outcome.error == "robots_disallowed":
-            self.robots_disallowed += 1
-            return
-        self.pages += 1
-        self.bytes += outcome.nbytes
-        if outcome.status:
-            self.status[outcome.status] += 1
-        if outcome.error is not None:
-            self.errors[outcome.error] += 1
+    @property
+    def pages(self) -> int:
+        return self.tally.pages
+
+    @property
+    def errors(self) -> int:
+        return sum(self.tally.errors.values())
 
     @property
     def elapsed(self) -> float:
@@ -78,14 +109,15 @@ class StatsCollector:
         return self.pages / elapsed if elapsed > 0 else 0.0
 
     def snapshot(self) -> CrawlStats:
+        t = self.tally
         return CrawlStats(
-            pages=self.pages,
+            pages=t.pages,
             pages_per_s=round(self.rate(), 2),
-            bytes=self.bytes,
+            bytes=t.bytes,
             elapsed_s=round(self.elapsed, 3),
-            status_counts={str(k): v for k, v in sorted(self.status.items())},
-            errors=dict(self.errors.most_common()),
-            retries=self.retries,
-            robots_disallowed=self.robots_disallowed,
+            status_counts=dict(sorted(t.status_counts.items(), key=lambda kv: int(kv[0]))),
+            errors=dict(sorted(t.errors.items(), key=lambda kv: -kv[1])),
+            retries=t.retries,
+            robots_disallowed=t.robots_disallowed,
             worker_restarts=self.worker_restarts,
         )

@@ -517,10 +517,10 @@ class Supervisor:
     async def _commit(self, item: _Commit) -> None:
         assert self._state is not None
         for outcome in item.outcomes:
-            self._stats.add(outcome)
             if outcome.retry_after is not None:
                 self._broker.pause(host_key(outcome.url), outcome.retry_after)
-        await self._state.commit(item.worker, item.outcomes)
+        summary = await self._state.commit(item.worker, item.outcomes)
+        self._stats.tally.merge(summary.tally)
         await self._state.flush_output()
         for outcome in item.outcomes:
             if item.leases.pop(outcome.url, None) is not None:
@@ -586,7 +586,7 @@ class Supervisor:
             pages=self._stats.pages,
             queued=counts.queued if counts else 0,
             in_flight=counts.leased if counts else 0,
-            errors=sum(self._stats.errors.values()),
+            errors=self._stats.errors,
             elapsed_s=round(self._stats.elapsed, 1),
             pages_per_s=round(self._stats.rate(), 1),
         )
@@ -631,6 +631,7 @@ class Supervisor:
             s.pool_restarts + (s.stats.parse_pool_restarts if s.stats else 0) for s in self._slots
         )
         stats.stopped_by = self._stopped_by
+        stats.totals = self._state.totals_nowait()
         stats.state = None if temp_state and self._stopped_by != "interrupted" else str(state_path)
         stats.output = str(output) if output else None
         return stats

@@ -65,9 +65,15 @@ async def test_resume_after_kill_9_of_the_process_group(tmp_path: Path) -> None:
         committed = {orjson.loads(line)["url"] for line in _complete_lines(out)}
         fetched_before = collections.Counter(site.fetch_counts())
 
-        done = await run_shoal(*args, "--resume", timeout=180)
+        stats = tmp_path / "stats.json"
+        done = await run_shoal(*args, "--resume", "--stats-json", str(stats), timeout=180)
         assert done.returncode == 0, done.stderr
         _assert_exactly_once(out, spec)
+        # The state's own figures over both runs count every page once, too.
+        figures = orjson.loads(stats.read_bytes())
+        assert figures["totals"]["pages"] == len(spec.expected_paths())
+        assert figures["pages"] < len(spec.expected_paths())
+        assert "all runs of this state" in done.stderr
         # Pages whose results were in the output before the kill were not fetched again.
         after = site.fetch_counts()
         for url in committed:

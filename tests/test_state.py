@@ -52,8 +52,9 @@ async def test_seen_set_lease_commit_and_breadth_first(tmp_path: Path) -> None:
         assert {r.url: r.attempt for r in again} == {"http://a/x": 1, "http://a/y": 0}
         # A commit from a worker that no longer holds the lease is dropped, records and all.
         stale = await state.commit(1, [_done("http://a/x")])
-        assert stale.done == 0
+        assert stale.done == 0 and stale.tally.pages == 0
         assert await state.flush_output() == 0
+        assert state.totals_nowait().pages == 1
     finally:
         await state.aclose()
 
@@ -104,3 +105,23 @@ async def test_refuses_a_different_plugin_and_a_second_opener(tmp_path: Path) ->
         await SQLiteState.open(
             tmp_path / "s.sqlite", output=None, resume=True, config={"plugin": "docs"}
         )
+
+
+async def test_totals_survive_reopening(tmp_path: Path) -> None:
+    state = await _open(tmp_path)
+    await state.add([Request("http://a/", 0), Request("http://a/b", 0)])
+    await state.lease(1, 2, {}, 2)
+    failed = Outcome(url="http://a/b", status=404, error="http")
+    summary = await state.commit(1, [_done("http://a/"), failed])
+    assert summary.tally.pages == 2
+    await state.aclose()
+    state = await _open(tmp_path, resume=True)
+    try:
+        totals = state.totals_nowait()
+        assert (totals.pages, totals.status_counts, totals.errors) == (
+            2,
+            {"200": 1, "404": 1},
+            {"http": 1},
+        )
+    finally:
+        await state.aclose()
