@@ -13,7 +13,8 @@ Everything importable from ``shoal`` is the public API; plugin authors import fr
 
 from __future__ import annotations
 
-from .engine._api import CrawlResult, acrawl, crawl
+from typing import TYPE_CHECKING, Any
+
 from .engine._options import CrawlOptions
 from .engine._stats import CrawlStats, Progress
 from .engine.errors import (
@@ -33,7 +34,27 @@ from .engine.errors import (
     WorkerCrashedError,
 )
 
+if TYPE_CHECKING:
+    from .engine._api import CrawlResult, acrawl, crawl
+
 __version__ = "0.1.0"
+
+_LAZY = {"CrawlResult", "acrawl", "crawl"}
+
+
+def __getattr__(name: str) -> Any:
+    # The crawl API pulls in aiohttp and the whole engine; parse processes import `shoal`
+    # too and need none of it, so it is loaded on first use.
+    if name in _LAZY:
+        from .engine import _api
+
+        return getattr(_api, name)
+    raise AttributeError(f"module 'shoal' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "BadURLError",

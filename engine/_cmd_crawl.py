@@ -15,7 +15,6 @@ import orjson
 
 from ._options import CrawlOptions
 from ._stats import CrawlStats
-from ._supervisor import Supervisor
 from .errors import OutputError
 
 __all__ = ["add_engine_options", "add_parser", "format_summary", "options_from_args"]
@@ -230,11 +229,14 @@ def run_crawl(options: CrawlOptions, *, quiet: bool) -> int:
         _check_writable(Path(options.stats_json))
     if options.output and options.output != "-":
         _check_writable(Path(options.output))
+    import uvloop
+
+    # Imported here: the engine is heavy, and every spawned process imports this module.
+    from ._supervisor import Supervisor
+
     supervisor = Supervisor(
         options, handle_signals=True, show_progress=not quiet and sys.stderr.isatty()
     )
-    import uvloop
-
     try:
         stats = uvloop.run(supervisor.run())
     except asyncio.CancelledError:

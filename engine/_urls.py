@@ -7,6 +7,7 @@ resolved, percent-encoding made canonical, the fragment and tracking parameters 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Sequence
@@ -98,9 +99,19 @@ def normalize_url(url: str, base: str | None = None) -> str | None:
     'http://example.org/a/c?q=1'
     """
     url = url.strip()
-    try:
-        if base is not None:
+    if base is not None and not url.startswith(("http://", "https://")):
+        try:
             url = urljoin(base, url)
+        except ValueError:
+            return None
+    return _normalize_absolute(url)
+
+
+# Pages of one site link to the same targets over and over (navigation, footers): each
+# distinct absolute URL is normalised once per process. Bounded, so memory stays flat.
+@functools.lru_cache(maxsize=32768)
+def _normalize_absolute(url: str) -> str | None:
+    try:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in _DEFAULT_PORTS or parts.username is not None or "@" in parts.netloc:

@@ -17,14 +17,11 @@ import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import aiohttp
 import msgspec
 import orjson
-import psutil
 
 from ..ipc.channel import Channel, open_channel
 from ..ipc.messages import (
@@ -49,6 +46,7 @@ from ..ipc.messages import (
 from ..plugins.api import Context, Page, Plugin
 from ._fetcher import Fetcher, RetryPolicy
 from ._looplag import LoopLagMonitor
+from ._parsepool import ParseCrashedError, ParsePool
 from ._plugins import load_plugin
 from ._proc import die_with_parent, ignore_stop_signals
 from ._robots import ROBOTS_MAX_BYTES, RobotsCache, robots_policy
@@ -87,11 +85,6 @@ async def _serve(config: WorkerConfig, sock: socket.socket) -> None:
         await channel.aclose()
 
 
-def _pool_init() -> None:
-    die_with_parent()
-    ignore_stop_signals()
-
-
 @contextlib.asynccontextmanager
 async def _open_worker(
     config: WorkerConfig, channel: Channel[FromSupervisor]
@@ -106,15 +99,13 @@ async def _open_worker(
         total=None, connect=config.connect_timeout, sock_read=config.timeout
     )
     headers = {"User-Agent": config.user_agent, "Accept-Encoding": "gzip, deflate"}
-    async with aiohttp.ClientSession(
-        connector=connector, timeout=timeout, headers=headers, auto_decompress=True
-    ) as session:
-        worker = _Worker(config, channel, session, plugin)
-        try:
-            await worker.start_pool()
-            yield worker
-        finally:
-            await worker.aclose_pool()
+    async with (
+        aiohttp.ClientSession(
+            connector=connector, timeout=timeout, headers=headers, auto_decompress=True
+        ) as session,
+        ParsePool(config.parse_processes) as pool,
+    ):
+        yield _Worker(config, channel, session, plugin, pool)
 
 
 class _BrokerClient:
@@ -221,6 +212,7 @@ class _Worker:
         channel: Channel[FromSupervisor],
         session: aiohttp.ClientSession,
         plugin: Plugin,
+        pool: ParsePool,
     ) -> None:
         self.config = config
         self.plugin = plugin
@@ -240,8 +232,7 @@ class _Worker:
             retry=RetryPolicy(max_attempts=config.max_attempts),
         )
         self._session = session
-        self._pool: ProcessPoolExecutor | None = None
-        self._pool_restarts = 0
+        self._pool = pool
         self._lag = LoopLagMonitor()
         self._slots = asyncio.Semaphore(config.concurrency)
         self._active: dict[asyncio.Task[None], Request] = {}
@@ -254,63 +245,19 @@ class _Worker:
 
     # --- parse pool ---------------------------------------------------------------------------
 
-    async def start_pool(self) -> None:
-        import multiprocessing
-
-        self._pool = ProcessPoolExecutor(
-            max_workers=self.config.parse_processes,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_pool_init,
-        )
-        # Start every parse process now, so "ready" means ready and no page waits for a spawn.
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(
-            *(
-                loop.run_in_executor(self._pool, os.getpid)
-                for _ in range(self.config.parse_processes)
-            )
-        )
-
-    async def aclose_pool(self) -> None:
-        """Stop the parse processes: ask, wait a moment, then kill what is left.
-
-        ``ProcessPoolExecutor.shutdown`` alone can leave this process waiting at exit for a
-        parse process that is slow to go (seen here: seconds), and a hung parse must never
-        keep a worker alive.
-        """
-        pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        pool.shutdown(wait=False, cancel_futures=True)
-        parse_processes = []
-        for child in psutil.Process().children():
-            with contextlib.suppress(psutil.Error):
-                if "resource_tracker" not in " ".join(child.cmdline()):
-                    parse_processes.append(child)
-        _, alive = await asyncio.to_thread(psutil.wait_procs, parse_processes, 1.0)
-        for child in alive:
-            with contextlib.suppress(psutil.Error):
-                child.kill()
-
     async def _parse(self, page: Page) -> None:
         parse = type(self.plugin).parse
         response = page.response
         if parse is None or response is None or not self.plugin.wants_parse(response):
             return
-        loop = asyncio.get_running_loop()
-        assert self._pool is not None
         try:
-            page.parsed = await loop.run_in_executor(self._pool, parse, response)
-        except BrokenProcessPool:
-            # A parse process died (a parser crash or the OOM killer): the pool is unusable.
-            self._pool_restarts += 1
-            log.warning("parse process died on %s; restarting the pool", page.url)
-            await self.aclose_pool()
-            await self.start_pool()
-            page.error, page.error_detail = "parse_crashed", "the parse process died"
-        except Exception as exc:  # the plugin's own code failed: recorded on the page
-            log.warning("parse failed on %s: %r", page.url, exc)
-            page.error, page.error_detail = "parse_error", repr(exc)
+            page.parsed = await self._pool.parse(parse, response)
+        except ParseCrashedError as exc:
+            log.warning("parse process died on %s", page.url)
+            page.error, page.error_detail = "parse_crashed", str(exc)
+        except ValueError as exc:  # the plugin's parse raised: recorded on the page
+            log.warning("parse failed on %s: %s", page.url, exc)
+            page.error, page.error_detail = "parse_error", str(exc)
 
     # --- main loop ----------------------------------------------------------------------------
 
@@ -489,5 +436,5 @@ class _Worker:
             worker_id=self.config.worker_id,
             loop_lag_max_ms=self._lag.max_ms,
             in_flight=len(self._active),
-            parse_pool_restarts=self._pool_restarts,
+            parse_pool_restarts=self._pool.restarts,
         )

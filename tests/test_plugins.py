@@ -6,6 +6,7 @@ import re
 import textwrap
 from pathlib import Path
 
+import orjson
 import pytest
 from conftest import allow, run_shoal
 from testsite import SiteServer, SiteSpec
@@ -80,3 +81,47 @@ async def test_broken_plugin_is_a_one_line_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "missing dependency: foo" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+CRASHING_PLUGIN = """
+import os
+
+from shoal.plugins.links import LinksPlugin, parse_links
+
+
+def parse_or_die(response):
+    if response.url.endswith("/p/3.html"):
+        os._exit(13)  # as a segfaulting parser would: the process is gone
+    if response.url.endswith("/p/4.html"):
+        raise RuntimeError("cannot parse this one")
+    return parse_links(response)
+
+
+class Crashing(LinksPlugin):
+    name = "crashing"
+    parse = staticmethod(parse_or_die)
+"""
+
+
+async def test_a_parse_that_kills_its_process_fails_that_page_only(tmp_path: Path) -> None:
+    (tmp_path / "crashing_plugin.py").write_text(CRASHING_PLUGIN)
+    spec = SiteSpec(pages=30, seed=33)
+    stats = tmp_path / "stats.json"
+    async with SiteServer(spec, host="127.0.0.1") as site:
+        done = await run_shoal(
+            "crawl", site.url, "--plugin", "crashing_plugin:Crashing", "--workers", "1",
+            "--stats-json", str(stats), *allow(site.url),
+            env={"PYTHONPATH": str(tmp_path)},
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    by_path = {r["url"].split("/docs/", 1)[1]: r for r in done.records()}  # type: ignore[union-attr]
+    assert by_path["p/3.html"]["error"] == "parse_crashed"
+    assert by_path["p/4.html"]["error"] == "parse_error"
+    # Pages 3 and 4 lead to 7, 8, 9, 10 (the site is a heap): unreachable once unparsed.
+    lost = {"p/7.html", "p/8.html", "p/9.html", "p/10.html"}
+    others = {p for p in by_path if p not in {"p/3.html", "p/4.html"}}
+    assert all("error" not in by_path[p] for p in others)
+    assert len(by_path) >= len(spec.expected_paths()) - len(lost)
+    figures = orjson.loads(stats.read_bytes())
+    assert figures["parse_pool_restarts"] >= 1
+    assert figures["errors"] == {"parse_crashed": 1, "parse_error": 1}
