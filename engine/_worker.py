@@ -386,12 +386,12 @@ class _Worker:
                     self._session.get(url, max_redirects=5) as resp,
                 ):
                     status = resp.status
-                    body = await resp.content.read(ROBOTS_MAX_BYTES)
+                    body = await _read_prefix(resp.content, ROBOTS_MAX_BYTES)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 log.info("robots.txt of %s: %s", origin, exc)
                 status = 0
                 refused = forbidden_cause(exc) is not None
-            if refused or (status != 0 and status < 500):
+            if refused or (status != 0 and status < 500) or attempt == 2:
                 break
             await asyncio.sleep(0.5 * 2**attempt)
         delay = None
@@ -438,3 +438,16 @@ class _Worker:
             in_flight=len(self._active),
             parse_pool_restarts=self._pool.restarts,
         )
+
+
+async def _read_prefix(content: aiohttp.StreamReader, limit: int) -> bytes:
+    """Up to ``limit`` bytes of a body; the rest is never read (robots.txt past 500 KiB)."""
+    parts: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await content.read(limit - size)
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)

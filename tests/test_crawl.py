@@ -216,3 +216,16 @@ async def test_output_appends_on_resume_of_finished_crawl(tmp_path: Path) -> Non
         counts = collections.Counter(paths_of(read_jsonl(out)))
         assert max(counts.values()) == 1
         assert max(site.fetch_counts().values()) == 1
+
+
+async def test_robots_rules_past_the_first_chunk_are_read(tmp_path: Path) -> None:
+    # 200 KB of comments before the rule: it arrives in many TCP reads.
+    padding = "".join(f"# comment line {i:06d} " + "x" * 60 + "\n" for i in range(2800))
+    robots = f"User-agent: *\n{padding}Disallow: /docs/p/2.html\n"
+    spec = SiteSpec(pages=12, seed=12, robots=robots, private_pages=0)
+    async with SiteServer(spec, host="127.0.0.1") as site:
+        done = await run_shoal("crawl", site.url, *allow(site.url))
+        assert done.returncode == 0, done.stderr
+        assert site.hits("/docs/p/2.html") == 0
+        assert "/docs/p/2.html" not in paths_of(done.records())
+        assert site.hits("/docs/p/1.html") == 1
