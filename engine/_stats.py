@@ -61,15 +61,11 @@ class Tally(msgspec.Struct):
                 mine[key] = mine.get(key, 0) + n
 
 
-class CrawlStats(msgspec.Struct):
-    pages: int = 0
+class CrawlStats(Tally):
+    """The figures of one run: its tally, its pace, and where its output and state are."""
+
     pages_per_s: float = 0.0
-    bytes: int = 0
     elapsed_s: float = 0.0
-    status_counts: dict[str, int] = msgspec.field(default_factory=dict)
-    errors: dict[str, int] = msgspec.field(default_factory=dict)
-    retries: int = 0
-    robots_disallowed: int = 0
     queued_left: int = 0
     pages_in_state: int = 0
     workers: int = 0
@@ -109,15 +105,9 @@ class StatsCollector:
         return self.pages / elapsed if elapsed > 0 else 0.0
 
     def snapshot(self) -> CrawlStats:
-        t = self.tally
-        return CrawlStats(
-            pages=t.pages,
-            pages_per_s=round(self.rate(), 2),
-            bytes=t.bytes,
-            elapsed_s=round(self.elapsed, 3),
-            status_counts=dict(sorted(t.status_counts.items(), key=lambda kv: int(kv[0]))),
-            errors=dict(sorted(t.errors.items(), key=lambda kv: -kv[1])),
-            retries=t.retries,
-            robots_disallowed=t.robots_disallowed,
-            worker_restarts=self.worker_restarts,
-        )
+        stats = CrawlStats(pages_per_s=round(self.rate(), 2), elapsed_s=round(self.elapsed, 3))
+        stats.merge(self.tally)
+        stats.status_counts = dict(sorted(stats.status_counts.items(), key=lambda kv: int(kv[0])))
+        stats.errors = dict(sorted(stats.errors.items(), key=lambda kv: -kv[1]))
+        stats.worker_restarts = self.worker_restarts
+        return stats
