@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import itertools
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import orjson
-from conftest import allow, paths_of, read_jsonl, run_shoal
+from conftest import SHOAL, allow, paths_of, read_jsonl, run_shoal
 from testsite import SiteServer, SiteSpec
 
 
@@ -172,6 +174,8 @@ async def test_faults_retry_redirect_and_size_limits(tmp_path: Path) -> None:
         assert by_path["/docs/fault/notfound"]["status"] == 404
     summary = done.stderr
     assert "retries" in summary
+    # Not a terminal: a progress line is logged every few seconds of a long crawl.
+    assert "progress:" in summary
 
 
 async def test_ssrf_refuses_loopback_not_allowed(tmp_path: Path) -> None:
@@ -229,3 +233,38 @@ async def test_robots_rules_past_the_first_chunk_are_read(tmp_path: Path) -> Non
         assert site.hits("/docs/p/2.html") == 0
         assert "/docs/p/2.html" not in paths_of(done.records())
         assert site.hits("/docs/p/1.html") == 1
+
+
+async def test_live_progress_line_on_a_terminal(tmp_path: Path) -> None:
+    spec = SiteSpec(pages=60, seed=13, latency_ms=40)
+    controller, terminal = os.openpty()
+    try:
+        async with SiteServer(spec, host="127.0.0.1") as site:
+            proc = await asyncio.create_subprocess_exec(
+                SHOAL, "crawl", site.url, "-o", str(tmp_path / "out.jsonl"),
+                "--per-host-concurrency", "2", *allow(site.url),
+                stdin=asyncio.subprocess.DEVNULL, stderr=terminal,
+            )  # fmt: skip
+            os.close(terminal)
+            screen = await asyncio.to_thread(_read_all, controller)
+            assert await proc.wait() == 0
+    finally:
+        os.close(controller)
+    # Redrawn in place (carriage return, erase line) with the figures a user watches.
+    assert "\r\x1b[K" in screen
+    progress = [p for p in screen.split("\r") if p.startswith("\x1b[K") and "queued" in p]
+    assert len(progress) >= 2
+    assert all("pages/s" in p and "in flight" in p and "errors" in p for p in progress)
+
+
+def _read_all(fd: int) -> str:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the other side closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode(errors="replace")
