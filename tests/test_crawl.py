@@ -195,6 +195,22 @@ async def test_ssrf_refuses_loopback_not_allowed(tmp_path: Path) -> None:
         assert site.log == []
 
 
+async def test_ssrf_rule_applies_to_every_redirect_hop(tmp_path: Path) -> None:
+    # A trap "host" on a second loopback address, in scope but never allowed: it must see
+    # no request at all, though a page of the allowed site redirects there.
+    async with SiteServer(SiteSpec(pages=3, seed=14), host="127.0.0.2") as trap:
+        spec = SiteSpec(pages=5, seed=15, redirect_away=trap.url)
+        async with SiteServer(spec, host="127.0.0.1") as site:
+            done = await run_shoal(
+                "crawl", site.url, "--scope", f"{site.url},{trap.url}", *allow(site.url)
+            )
+        assert done.returncode == 0, done.stderr
+        by_path = {urlsplit(str(r["url"])).path: r for r in done.records()}
+        assert by_path["/docs/away"]["error"] == "forbidden_address"
+        assert set(by_path) == spec.expected_paths()
+        assert trap.log == []
+
+
 async def test_output_appends_on_resume_of_finished_crawl(tmp_path: Path) -> None:
     spec = SiteSpec(pages=20, seed=11)
     out, state = tmp_path / "out.jsonl", tmp_path / "state.sqlite"

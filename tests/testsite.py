@@ -83,6 +83,8 @@ class SiteSpec:
     crawl_delay: float | None = None
     sitemap: bool = True
     faults: bool = False
+    #: When set, the index links to ``{prefix}away``, which redirects (302) to this URL.
+    redirect_away: str | None = None
     shape: str = "tree"  # or "chain"
     robots: str | None = None  # None: the default robots.txt below
 
@@ -92,6 +94,8 @@ class SiteSpec:
     def expected_paths(self) -> set[str]:
         """Paths a correct crawler of the prefix fetches, each exactly once (HTML, allowed)."""
         paths = {self.page_path(i) for i in range(self.pages)}
+        if self.redirect_away:
+            paths.add(f"{self.prefix}away")
         if self.faults:
             paths |= {f"{self.prefix}fault/{name}" for name in FAULTS}
         return paths
@@ -158,6 +162,8 @@ class _Site:
                     "mailto:docs@example.org",
                     "javascript:void(0)",
                 ]
+        if spec.redirect_away and i == 0:
+            links.append(f"{spec.prefix}away")
         if spec.faults and i == 0:
             links += [f"{spec.prefix}fault/{name}" for name in FAULTS]
         head = f"<title>Page {i}</title>"
@@ -367,6 +373,8 @@ class SiteServer:
             return web.Response(body=site.page(i, base), content_type="text/html", charset="utf-8")
         if path.startswith((spec.prefix + "private/", "/other/")):
             return web.Response(body=b"<title>Not for crawlers</title>", content_type="text/html")
+        if spec.redirect_away and path == spec.prefix + "away":
+            return _redirect(302, spec.redirect_away)
         if spec.faults and path.startswith(spec.prefix + "fault/"):
             return await self._fault(request, path[len(spec.prefix) + 6 :])
         return web.Response(status=404, text="not found")
