@@ -7,9 +7,10 @@ has been read (or failed). A host's permits are limited two ways at once:
 * rate: permits are handed out at least ``interval`` seconds apart, where ``interval`` is the
   larger of ``1 / rate`` and the host's robots.txt ``Crawl-delay``; a 429/503 with
   ``Retry-After`` pauses the host until then. With ``--rate R`` there is also a sliding window:
-  no more than R grants in any ``1 s + WINDOW_MARGIN``. Exact spacing alone would let the
-  server see R + 1 requests in some 1-second window as soon as delivery jitter bunches two of
-  them; the margin absorbs that jitter at a cost of about 2 % of the rate.
+  no more than R grants in any ``1 s + margin``, the margin being half the spacing (at most
+  100 ms). Exact spacing alone would let the server see R + 1 requests in some 1-second
+  window as soon as delivery jitter bunches two of them; the margin absorbs that jitter at a
+  cost of ``margin`` seconds per R requests (20/s: 2.5 %).
 
 The broker lives in the supervisor. Workers reach it over IPC (``Acquire``/``Grant``/``Release``
 messages, batched per event-loop tick); the supervisor turns those into :meth:`submit` and
@@ -27,10 +28,12 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-__all__ = ["WINDOW_MARGIN", "BrokerStats", "LocalBroker", "RateLimits"]
+__all__ = ["BrokerStats", "LocalBroker", "RateLimits", "window_margin"]
 
-#: Extra seconds on the 1-second rate window, to absorb grant-to-request jitter.
-WINDOW_MARGIN = 0.025
+
+def window_margin(rate: float) -> float:
+    """Extra seconds on the 1-second rate window, to absorb grant-to-request jitter."""
+    return min(0.1, 0.5 / rate)
 
 
 class RateLimits(msgspec.Struct, frozen=True):
@@ -71,6 +74,7 @@ class LocalBroker:
         self._hosts: dict[str, _Host] = {}
         self._holding: dict[Hashable, str] = {}
         self._granted = 0
+        self._margin = window_margin(limits.rate) if limits.rate > 0 else 0.0
 
     # --- callback form, used by the supervisor for IPC requests ------------------------------
 
@@ -166,7 +170,7 @@ class LocalBroker:
             now = self._clock()
             ready_at = state.next_at
             if state.window and len(state.recent) >= state.window:
-                ready_at = max(ready_at, state.recent[0] + 1.0 + WINDOW_MARGIN)
+                ready_at = max(ready_at, state.recent[0] + 1.0 + self._margin)
             if now < ready_at:
                 self._wake_at(host, state, ready_at)
                 return
