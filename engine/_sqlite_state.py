@@ -134,10 +134,6 @@ class SQLiteState:
     async def flush_output(self) -> int:
         return await self._call(self._flush_output_sync)
 
-    async def counts(self) -> StateCounts:
-        c = self._counts
-        return StateCounts(queued=c.queued, leased=c.leased, done=c.done)
-
     def totals_nowait(self) -> Tally:
         return self._totals
 

@@ -62,10 +62,11 @@ class StateBackend(Protocol):
     async def flush_output(self) -> int:
         """Move the outbox into the output file; returns the number of records written."""
 
-    async def counts(self) -> StateCounts: ...
+    def counts_nowait(self) -> StateCounts:
+        """Queued, leased and done, as of the last finished call (no I/O)."""
 
     def totals_nowait(self) -> Tally:
-        """Figures over every run of this crawl, as of the last commit."""
+        """Figures over every run of this crawl, as of the last commit (no I/O)."""
 
     async def next_due(self) -> float | None:
         """The earliest ``time.time()`` at which a queued-but-not-yet-due request is due."""

@@ -56,6 +56,7 @@ from ..ipc.messages import (
     WorkerConfig,
     WorkerStats,
 )
+from ..plugins.api import Plugin
 from ._broker import LocalBroker, RateLimits
 from ._looplag import LoopLagMonitor
 from ._options import CrawlOptions, default_parse_processes, default_workers
@@ -63,10 +64,11 @@ from ._plugins import load_plugin
 from ._proc import start_quiet_resource_tracker
 from ._sqlite_state import SQLiteState
 from ._ssrf import AddressPolicy
+from ._state import StateBackend
 from ._stats import CrawlStats, Progress, StatsCollector
 from ._urls import Scope, host_key, validate_start_url
 from ._worker import worker_main
-from .errors import ShoalError, UsageError
+from .errors import PluginError, ShoalError, UsageError
 
 __all__ = ["Supervisor"]
 
@@ -148,7 +150,7 @@ class Supervisor:
         self._broker = LocalBroker(
             RateLimits(per_host_concurrency=options.per_host_concurrency, rate=options.rate)
         )
-        self._state: SQLiteState | None = None
+        self._state: StateBackend | None = None
         self._wake = asyncio.Event()
         self._done = asyncio.Event()
         self._stopping = False
@@ -166,12 +168,11 @@ class Supervisor:
 
     async def run(self) -> CrawlStats:
         opts = self.options
-        start_urls = [validate_start_url(u) for u in opts.urls]
-        if not start_urls:
-            raise UsageError("give at least one start URL")
-        self._scope = Scope.from_option(opts.scope, start_urls)
         AddressPolicy.parse(opts.allow_private)  # a malformed entry is a usage error, now
-        load_plugin(opts.plugin, opts.plugin_options)  # fail here, not in every worker
+        # Loaded here too, so a plugin that cannot start fails once, not in every worker.
+        seeds = _seeds(load_plugin(opts.plugin, opts.plugin_options), opts.urls)
+        start_urls = [seed.url for seed in seeds]
+        self._scope = Scope.from_option(opts.scope, start_urls)
         workers = opts.workers or default_workers()
         self._worker_configs = self._make_configs(workers)
         state_path, temp_dir = _state_path(opts.state)
@@ -189,7 +190,7 @@ class Supervisor:
             raise
         interrupted = False
         try:
-            added = await self._state.add([Request(u, 0) for u in start_urls])
+            added = await self._state.add(seeds)
             log.info("queued %d start URL(s) (%d new); %d workers", len(start_urls), added, workers)
             await self._state.flush_output()  # records a crashed run left in the outbox
             self._slots = [_Slot(i) for i in range(workers)]
@@ -635,6 +636,23 @@ class Supervisor:
         stats.state = None if temp_state and self._stopped_by != "interrupted" else str(state_path)
         stats.output = str(output) if output else None
         return stats
+
+
+def _seeds(plugin: Plugin, urls: list[str]) -> list[Request]:
+    """The plugin's start requests, validated and normalised, at depth 0."""
+    try:
+        given = list(plugin.start_requests(urls))
+    except ShoalError:
+        raise
+    except Exception as exc:  # the plugin's own code failed
+        raise PluginError(f"plugin {plugin.name!r} start_requests failed: {exc!r}") from exc
+    seeds = []
+    for seed in given:
+        url, meta = (seed, None) if isinstance(seed, str) else (seed.url, seed.meta)
+        seeds.append(Request(validate_start_url(url), 0, 0, meta))
+    if not seeds:
+        raise UsageError("give at least one start URL")
+    return seeds
 
 
 def _granter(sup: Supervisor, slot: _Slot, token: int) -> Callable[[], None]:

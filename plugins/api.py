@@ -35,7 +35,7 @@ run ``shoal crawl --plugin wordcount URL``; see docs/plugins.md.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import msgspec
@@ -43,7 +43,7 @@ import msgspec
 from ..engine._urls import normalize_url
 from ..engine.errors import NotConfigured
 
-__all__ = ["Context", "NotConfigured", "Page", "Plugin", "Response", "normalize_url"]
+__all__ = ["Context", "NotConfigured", "Page", "Plugin", "Response", "Seed", "normalize_url"]
 
 
 class Response(msgspec.Struct, frozen=True):
@@ -60,6 +60,13 @@ class Response(msgspec.Struct, frozen=True):
     body: bytes
     content_type: str = ""
     charset: str | None = None
+
+
+class Seed(msgspec.Struct, frozen=True):
+    """A start request: a URL and the ``meta`` its :class:`Page` will carry."""
+
+    url: str
+    meta: dict[str, Any] | None = None
 
 
 class Page(msgspec.Struct):
@@ -140,6 +147,12 @@ class Plugin(abc.ABC):
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         self.options: Mapping[str, Any] = dict(options or {})
+
+    def start_requests(self, urls: Sequence[str]) -> Iterable[str | Seed]:
+        """The crawl's start requests, from the URLs the user gave. Runs in the supervisor,
+        once per run (on ``--resume`` too: seeds already seen are skipped). The default scope
+        follows from them. By default: the given URLs, as they are."""
+        return urls
 
     def wants_parse(self, response: Response) -> bool:
         """Whether ``response`` goes to ``parse``: by default a 2xx of one of ``parse_types``."""

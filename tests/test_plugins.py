@@ -125,3 +125,31 @@ async def test_a_parse_that_kills_its_process_fails_that_page_only(tmp_path: Pat
     figures = orjson.loads(stats.read_bytes())
     assert figures["parse_pool_restarts"] >= 1
     assert figures["errors"] == {"parse_crashed": 1, "parse_error": 1}
+
+
+SEEDING_PLUGIN = """
+from shoal.plugins.api import Seed
+from shoal.plugins.links import LinksPlugin
+
+
+class Seeding(LinksPlugin):
+    name = "seeding"
+
+    def start_requests(self, urls):
+        for url in urls:
+            yield url
+            yield Seed(url + "p/7.html", meta={"why": "seeded"})
+"""
+
+
+async def test_plugin_start_requests_seed_the_crawl(tmp_path: Path) -> None:
+    (tmp_path / "seeding_plugin.py").write_text(SEEDING_PLUGIN)
+    spec = SiteSpec(pages=12, seed=34)
+    async with SiteServer(spec, host="127.0.0.1") as site:
+        done = await run_shoal(
+            "crawl", site.url, "--plugin", "seeding_plugin:Seeding", "--max-depth", "0",
+            *allow(site.url), env={"PYTHONPATH": str(tmp_path)},
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    # Depth 0 only: the start URL and the plugin's own seed, nothing they link to.
+    assert {r["url"] for r in done.records()} == {site.url, site.url + "p/7.html"}

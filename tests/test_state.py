@@ -44,7 +44,7 @@ async def test_seen_set_lease_commit_and_breadth_first(tmp_path: Path) -> None:
         # host_room limits how many one host may have leased.
         batch = await state.lease(1, 10, {"a": 1}, 10)
         assert [r.url for r in batch] == ["http://a/x"]
-        counts = await state.counts()
+        counts = state.counts_nowait()
         assert (counts.queued, counts.leased, counts.done) == (1, 1, 1)
         # A lease handed back after a crash counts as an attempt.
         await state.hand_back(batch, crashed=True)
