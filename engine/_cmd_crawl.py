@@ -33,27 +33,21 @@ def _size(text: str) -> int:
     return int(number * base**power)
 
 
-def _positive(kind: type[int] | type[float]) -> Any:
+def _number(kind: type[int] | type[float], *, zero_ok: bool = False) -> Any:
+    """An argparse type: a number more than 0 (or at least 0 with ``zero_ok``)."""
+
     def parse(text: str) -> int | float:
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
+        if value < 0 or (value == 0 and not zero_ok):
+            raise argparse.ArgumentTypeError(
+                f"must be {'0 or more' if zero_ok else 'more than 0'}: {text!r}"
+            )
         return value
 
     return parse
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
-    return value
 
 
 def add_engine_options(p: argparse.ArgumentParser) -> None:
@@ -68,42 +62,42 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--max-pages",
-        type=_positive(int),
+        type=_number(int),
         default=d.max_pages,
         metavar="N",
         help=f"stop after N pages (default {d.max_pages})",
     )
     g.add_argument(
         "--max-depth",
-        type=int,
+        type=_number(int, zero_ok=True),
         default=d.max_depth,
         metavar="N",
         help=f"follow links at most N steps from a start URL (default {d.max_depth})",
     )
     g.add_argument(
         "--workers",
-        type=_positive(int),
+        type=_number(int),
         default=0,
         metavar="N",
         help="worker processes (default: half the usable CPUs, at least 1)",
     )
     g.add_argument(
         "--parse-processes",
-        type=_positive(int),
+        type=_number(int),
         default=0,
         metavar="N",
         help="parse processes per worker (default: CPUs / workers)",
     )
     g.add_argument(
         "--concurrency",
-        type=_positive(int),
+        type=_number(int),
         default=d.concurrency,
         metavar="N",
         help=f"requests in flight per worker (default {d.concurrency})",
     )
     g.add_argument(
         "--per-host-concurrency",
-        type=_positive(int),
+        type=_number(int),
         default=d.per_host_concurrency,
         metavar="N",
         help="requests in flight per host, all workers together "
@@ -111,7 +105,7 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--rate",
-        type=_non_negative_float,
+        type=_number(float, zero_ok=True),
         default=d.rate,
         metavar="R",
         help="requests per second per host, all workers together (default: no "
@@ -125,7 +119,7 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--timeout",
-        type=_positive(float),
+        type=_number(float),
         default=d.timeout,
         metavar="SECONDS",
         help=f"give up on a request after this long (default {d.timeout:g})",
@@ -139,7 +133,7 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--retries",
-        type=int,
+        type=_number(int, zero_ok=True),
         default=d.retries,
         metavar="N",
         help=f"retries after a failed try, with backoff (default {d.retries})",
@@ -210,7 +204,7 @@ def options_from_args(args: argparse.Namespace, **extra: Any) -> CrawlOptions:
         user_agent=args.user_agent,
         timeout=args.timeout,
         max_bytes=args.max_bytes,
-        retries=max(0, args.retries),
+        retries=args.retries,
         allow_private=list(args.allow_private),
         ignore_robots=args.ignore_robots,
         stats_json=args.stats_json,

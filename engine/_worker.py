@@ -388,7 +388,7 @@ class _Worker:
                     status = resp.status
                     body = await _read_prefix(resp.content, ROBOTS_MAX_BYTES)
             except (aiohttp.ClientError, TimeoutError) as exc:
-                log.info("robots.txt of %s: %s", origin, exc)
+                log.debug("robots.txt of %s: %s", origin, exc)
                 status = 0
                 refused = forbidden_cause(exc) is not None
             if refused or (status != 0 and status < 500) or attempt == 2:
