@@ -99,7 +99,8 @@ class Fetcher:
                 rules = await self._robots.rules_for(origin_of(url))
                 if not rules.allowed(url, self._user_agent):
                     if rules.unavailable:
-                        return Fetched(error="robots_unavailable", detail=origin_of(url))
+                        detail = f"{origin_of(url)}/robots.txt: {rules.reason}"
+                        return Fetched(error="robots_unavailable", detail=detail)
                     return Fetched(error="robots_disallowed", detail=url)
             try:
                 hop = await self._hop(request, url)

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 from protego import Protego
 
+from ..ipc.messages import RobotsRules as RobotsRulesMessage
+
 __all__ = ["RobotsCache", "RobotsRules", "robots_policy"]
 
 # RFC 9309: parse at least 500 KiB; we fetch up to this much and ignore the rest.
@@ -22,9 +24,11 @@ ROBOTS_MAX_BYTES = 512 * 1024
 class RobotsRules:
     """The decision for one origin: allow all, disallow all, or the parsed file."""
 
-    def __init__(self, parser: Protego | None, *, allow_all: bool) -> None:
+    def __init__(self, parser: Protego | None, *, allow_all: bool, reason: str = "") -> None:
         self._parser = parser
         self._allow_all = allow_all
+        #: Why robots.txt gave no rules (unreachable, 5xx), for the page records.
+        self.reason = reason
         #: Disallowed because robots.txt could not be fetched (5xx or unreachable), not by rule.
         self.unavailable = parser is None and not allow_all
 
@@ -40,7 +44,9 @@ class RobotsRules:
         return float(delay) if delay is not None else None
 
 
-def robots_policy(status: int, body: bytes, *, refused: bool = False) -> RobotsRules:
+def robots_policy(
+    status: int, body: bytes, *, refused: bool = False, reason: str = ""
+) -> RobotsRules:
     """RFC 9309: 2xx = the file's rules, 4xx = allow all, 5xx or unreachable = disallow all.
 
     ``refused`` (the SSRF rule refused the host) allows all: every fetch there is refused by the
@@ -53,7 +59,7 @@ def robots_policy(status: int, body: bytes, *, refused: bool = False) -> RobotsR
         return RobotsRules(Protego.parse(text), allow_all=True)
     if 400 <= status < 500:
         return RobotsRules(None, allow_all=True)
-    return RobotsRules(None, allow_all=False)
+    return RobotsRules(None, allow_all=False, reason=reason or f"HTTP {status}")
 
 
 class RobotsCache:
@@ -76,8 +82,10 @@ class RobotsCache:
         # shield: one waiter being cancelled must not cancel the others' wait.
         return await asyncio.shield(fut)
 
-    def provide(self, origin: str, status: int, body: bytes, refused: bool) -> RobotsRules:
-        rules = robots_policy(status, body, refused=refused)
+    def provide(self, msg: RobotsRulesMessage) -> RobotsRules:
+        """Take the supervisor's decision for an origin and wake whoever waits for it."""
+        origin = msg.origin
+        rules = robots_policy(msg.status, msg.body, refused=msg.refused, reason=msg.reason)
         self._rules[origin] = rules
         fut = self._pending.pop(origin, None)
         if fut is not None and not fut.done():

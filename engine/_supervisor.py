@@ -411,7 +411,11 @@ class Supervisor:
 
     def _robots_fetched(self, msg: RobotsFetched) -> None:
         rules = RobotsRules(
-            origin=msg.origin, status=msg.status, body=msg.body, refused=msg.refused
+            origin=msg.origin,
+            status=msg.status,
+            body=msg.body,
+            refused=msg.refused,
+            reason=msg.reason,
         )
         self._robots.known[msg.origin] = rules
         self._robots.fetching.pop(msg.origin, None)

@@ -298,7 +298,7 @@ class _Worker:
                 self._broker.on_grant(msg.tokens)
             elif isinstance(msg, RobotsRules):
                 if self._robots is not None:
-                    self._robots.provide(msg.origin, msg.status, msg.body, msg.refused)
+                    self._robots.provide(msg)
             elif isinstance(msg, RobotsAssign):
                 task = asyncio.create_task(self._fetch_robots(msg.origin))
                 self._robots_tasks.add(task)
@@ -377,7 +377,7 @@ class _Worker:
 
     async def _fetch_robots(self, origin: str) -> None:
         url = origin + "/robots.txt"
-        status, body, refused = 0, b"", False
+        status, body, refused, reason = 0, b"", False, ""
         for attempt in range(3):
             try:
                 async with (
@@ -391,6 +391,9 @@ class _Worker:
                 log.debug("robots.txt of %s: %s", origin, exc)
                 status = 0
                 refused = forbidden_cause(exc) is not None
+                reason = str(exc) or type(exc).__name__
+            if status >= 500:
+                reason = f"HTTP {status}"
             if refused or (status != 0 and status < 500) or attempt == 2:
                 break
             await asyncio.sleep(0.5 * 2**attempt)
@@ -399,7 +402,12 @@ class _Worker:
             delay = robots_policy(status, body).crawl_delay(self.config.user_agent)
         await self._channel.send(
             RobotsFetched(
-                origin=origin, status=status, body=body, crawl_delay=delay, refused=refused
+                origin=origin,
+                status=status,
+                body=body,
+                crawl_delay=delay,
+                refused=refused,
+                reason=reason,
             )
         )
 

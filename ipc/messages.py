@@ -128,6 +128,8 @@ class RobotsFetched(msgspec.Struct, tag=True):
     crawl_delay: float | None = None
     #: The SSRF rule refused the host: there are no rules, and every fetch will be refused too.
     refused: bool = False
+    #: Why there are no rules when the status is 0 or 5xx (the last error seen).
+    reason: str = ""
 
 
 class Results(msgspec.Struct, tag=True):
@@ -170,6 +172,7 @@ class RobotsRules(msgspec.Struct, tag=True):
     status: int
     body: bytes = b""
     refused: bool = False
+    reason: str = ""
 
 
 class Shutdown(msgspec.Struct, tag=True):

@@ -284,3 +284,14 @@ def _read_all(fd: int) -> str:
             break
         chunks.append(chunk)
     return b"".join(chunks).decode(errors="replace")
+
+
+async def test_unreachable_host_is_recorded_with_the_reason() -> None:
+    # Nothing listens on the discard port of loopback: robots.txt cannot be fetched, so per
+    # RFC 9309 nothing may be crawled there, and the record says why.
+    done = await run_shoal("crawl", "http://127.0.0.1:9/docs/", "--allow-private", "127.0.0.1")
+    assert done.returncode == 0, done.stderr
+    [record] = done.records()
+    assert record["error"] == "robots_unavailable"
+    assert "127.0.0.1:9/robots.txt" in str(record["error_detail"])
+    assert "connect" in str(record["error_detail"]).lower()
