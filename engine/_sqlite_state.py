@@ -145,12 +145,6 @@ class SQLiteState:
     async def next_due(self) -> float | None:
         return await self._call(self._next_due_sync)
 
-    async def get_meta(self, key: str) -> Any:
-        return await self._call(self._get_meta_sync, key)
-
-    async def set_meta(self, key: str, value: Any) -> None:
-        await self._call(self._set_meta_sync, key, value)
-
     # --- plumbing -------------------------------------------------------------------------------
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:

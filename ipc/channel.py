@@ -43,8 +43,6 @@ class Channel(Generic[In]):
         self._decoder = decoder
         self._encoder = msgspec.msgpack.Encoder()
         self._closed = False
-        self.bytes_sent = 0
-        self.bytes_received = 0
 
     def send_nowait(self, msg: msgspec.Struct) -> None:
         """Queue ``msg`` for sending without waiting; call ``drain()`` to apply backpressure."""
@@ -52,7 +50,6 @@ class Channel(Generic[In]):
             raise IPCError("send on a closed channel")
         body = self._encoder.encode(msg)
         self._writer.write(_HEADER.pack(len(body)) + body)
-        self.bytes_sent += len(body) + _HEADER.size
 
     async def send(self, msg: msgspec.Struct) -> None:
         self.send_nowait(msg)
@@ -78,7 +75,6 @@ class Channel(Generic[In]):
             raise EOFError("channel closed by peer") from exc
         except ConnectionError as exc:
             raise EOFError(f"channel broken: {exc}") from exc
-        self.bytes_received += size + _HEADER.size
         try:
             return self._decoder.decode(body)
         except msgspec.DecodeError as exc:
