@@ -1,10 +1,28 @@
-"""The SSRF rule: never connect to a non-public address unless the user allowed that host.
+"""The SSRF rule: never connect to a non-public address unless the user allowed it.
 
-The check sits where the connection is made. aiohttp resolves a name, then hands each address
-to our ``socket_factory`` just before dialling it; literal IPs, DNS answers and redirect hops all
-go through there, and the address dialled is exactly the one checked, so DNS rebinding cannot
-swap it. Hostnames given to ``--allow-private`` are recognised by :class:`PolicyResolver`, which
-sees the name and remembers the addresses it resolved to.
+The check sits where the connection is made. aiohttp hands every address it is about to dial
+to the connector's ``socket_factory`` (literal IPs, DNS answers and redirect hops alike), and
+then dials exactly the ``sockaddr`` it passed, so the address dialled is the address checked:
+DNS rebinding has no window. A hostname given to ``--allow-private`` cannot be recognised
+there (the factory sees only the address), so :class:`PolicyResolver`, which does see the
+name, lets its answers through and remembers them for the factory.
+
+How a refusal surfaces (aiohttp 3.14, aiohappyeyeballs 2.7): the factory raises
+:class:`ForbiddenAddressError`, an ``OSError``, which aiohappyeyeballs records as that
+address's failure; aiohttp raises ``ClientConnectorError(os_error=<it>)`` ``from`` it. A refusal
+by the resolver becomes ``ClientConnectorDNSError``, a subclass, the same way. Use
+:func:`forbidden_cause` to recognise either; ``str()`` of the aiohttp error shows our message
+because :func:`_error` sets ``strerror``.
+
+Two aiohttp details make the resolver's filtering necessary, not only convenient. For a name
+with several addresses aiohttp retries with a shrinking list (dropping the first address of
+each family per round, so the factory sees later addresses again) and reports only the last
+round's error. When that round held addresses of both families that failed with different
+messages, aiohappyeyeballs *replaces* the errors with a plain ``OSError("Multiple exceptions:
+...")`` and the type is lost; and with one forbidden and one unreachable address the reported
+error depends on their order. Since the resolver passes on only addresses the factory
+accepts, and aiohttp skips the resolver only for an IP literal (a single address), the factory
+refuses at most one address per request and its error arrives intact.
 """
 
 from __future__ import annotations
@@ -12,12 +30,13 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Sequence
-from typing import Any
 
 import aiohttp
+from aiohappyeyeballs import AddrInfoType
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
+from ._urls import normalize_host
 from .errors import ForbiddenAddressError, UsageError
 
 __all__ = [
@@ -29,204 +48,316 @@ __all__ = [
 ]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_Range = tuple[int, int, str]  # first and last address as integers, and what the range is
 
-# Explicit lists: ipaddress.is_global calls some of these ranges global (CGNAT, for one).
-_FORBIDDEN_V4 = tuple(
-    ipaddress.IPv4Network(n)
-    for n in (
-        "0.0.0.0/8",  # "this network", unspecified
-        "10.0.0.0/8",  # private
-        "100.64.0.0/10",  # CGNAT
-        "127.0.0.0/8",  # loopback
-        "169.254.0.0/16",  # link-local
-        "172.16.0.0/12",  # private
-        "192.0.0.0/24",  # IETF protocol assignments
-        "192.0.2.0/24",  # documentation
-        "192.168.0.0/16",  # private
-        "198.18.0.0/15",  # benchmarking
-        "198.51.100.0/24",  # documentation
-        "203.0.113.0/24",  # documentation
-        "224.0.0.0/4",  # multicast
-        "240.0.0.0/4",  # reserved, broadcast
-    )
+
+def _ranges(*nets: tuple[str, str]) -> tuple[_Range, ...]:
+    parsed = ((ipaddress.ip_network(net), why) for net, why in nets)
+    return tuple((int(n.network_address), int(n.broadcast_address), why) for n, why in parsed)
+
+
+# Explicit lists rather than ipaddress.is_global, whose answers changed between Python
+# versions and which calls some of these ranges global (CGNAT, 192.0.0.0/24 parts).
+_FORBIDDEN_V4 = _ranges(
+    ("0.0.0.0/8", "this network"),
+    ("10.0.0.0/8", "private"),
+    ("100.64.0.0/10", "shared address space (CGNAT)"),
+    ("127.0.0.0/8", "loopback"),
+    ("169.254.0.0/16", "link-local"),
+    ("172.16.0.0/12", "private"),
+    ("192.0.0.0/24", "IETF protocol assignments"),
+    ("192.0.2.0/24", "documentation"),
+    ("192.168.0.0/16", "private"),
+    ("198.18.0.0/15", "benchmarking"),
+    ("198.51.100.0/24", "documentation"),
+    ("203.0.113.0/24", "documentation"),
+    ("224.0.0.0/4", "multicast"),
+    ("240.0.0.0/4", "reserved"),  # includes the broadcast address 255.255.255.255
 )
-_FORBIDDEN_V6 = tuple(
-    ipaddress.IPv6Network(n)
-    for n in (
-        "::/128",  # unspecified
-        "::1/128",  # loopback
-        "fc00::/7",  # unique local (private)
-        "fe80::/10",  # link-local
-        "fec0::/10",  # site-local (deprecated, still routed internally)
-        "ff00::/8",  # multicast
-        "2001:db8::/32",  # documentation
-        "100::/64",  # discard-only
-    )
+_FORBIDDEN_V6 = _ranges(
+    ("::/128", "unspecified"),
+    ("::1/128", "loopback"),
+    ("100::/64", "discard-only"),
+    ("2001:2::/48", "benchmarking"),
+    ("2001:db8::/32", "documentation"),
+    ("fc00::/7", "unique local (private)"),
+    ("fe80::/10", "link-local"),
+    ("fec0::/10", "site-local"),
+    ("ff00::/8", "multicast"),
 )
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-_SIX_TO_FOUR = ipaddress.IPv6Network("2002::/16")
-_V4_COMPAT = ipaddress.IPv6Network("::/96")
-
-
-def _embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 address stands for (mapped, NAT64, 6to4, compatible)."""
-    if ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    if ip in _NAT64 or ip in _V4_COMPAT:
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    if ip in _SIX_TO_FOUR:
-        return ip.sixtofour
-    return None
-
-
-def _as_ip(ip: str | IPAddress) -> IPAddress:
-    return ipaddress.ip_address(ip.split("%", 1)[0]) if isinstance(ip, str) else ip
-
-
-def _canonical(ip: IPAddress) -> IPAddress:
-    if isinstance(ip, ipaddress.IPv6Address):
-        v4 = _embedded_v4(ip)
-        if v4 is not None and ip not in (ipaddress.IPv6Address("::"), ipaddress.IPv6Address("::1")):
-            return v4
-    return ip
+# IPv6 ranges that carry an IPv4 address in their last 32 bits and reach it through a
+# translator, so the IPv4 address is what is judged. IPv4-mapped, 6to4 (2002::/16) and Teredo
+# (2001::/32) are recognised by the ipaddress module.
+_EMBED_LAST_32 = _ranges(
+    ("::/96", "IPv4-compatible"),
+    ("64:ff9b::/96", "NAT64"),
+    ("64:ff9b:1::/48", "local-use NAT64"),
+)
 
 
 def is_forbidden_ip(ip: str | IPAddress) -> bool:
-    """Whether connecting to ``ip`` is refused unless allowed (judged only, never dialled)."""
-    addr = _canonical(_as_ip(ip))
-    if isinstance(addr, ipaddress.IPv4Address):
-        return any(addr in net for net in _FORBIDDEN_V4)
-    return any(addr in net for net in _FORBIDDEN_V6)
+    """Whether connecting to ``ip`` needs ``--allow-private`` (the address is only judged).
+
+    A string may carry an IPv6 zone (``fe80::1%eth0``); one that is not an IP address at all
+    raises ``ValueError``.
+    """
+    return _forbidden_range(_as_ip(ip)) is not None
+
+
+def _as_ip(ip: str | IPAddress) -> IPAddress:
+    if isinstance(ip, str):
+        return ipaddress.ip_address(ip.partition("%")[0])
+    return ip
+
+
+def _forbidden_range(addr: IPAddress) -> str | None:
+    """What kind of non-public range ``addr`` is in, or ``None`` for a public address."""
+    if isinstance(addr, ipaddress.IPv6Address):
+        number = int(addr)
+        for first, last, why in _FORBIDDEN_V6:
+            if first <= number <= last:
+                return why
+        v4 = _embedded_v4(addr)
+        if v4 is None:
+            return None
+        addr = v4
+    number = int(addr)
+    for first, last, why in _FORBIDDEN_V4:
+        if first <= number <= last:
+            return why
+    return None
+
+
+def _embedded_v4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for (mapped, compatible, NAT64, 6to4, Teredo)."""
+    if addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    number = int(addr)
+    for first, last, _ in _EMBED_LAST_32:
+        if first <= number <= last:
+            return ipaddress.IPv4Address(number & 0xFFFFFFFF)
+    if addr.sixtofour is not None:
+        return addr.sixtofour
+    if addr.teredo is not None:
+        return addr.teredo[1]  # the client, which is where the packets end up
+    return None
+
+
+def _same_address(addr: IPAddress) -> IPAddress:
+    """``::ffff:a.b.c.d`` *is* ``a.b.c.d`` on a dual-stack socket; other embeddings are not."""
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    return addr
 
 
 class AddressPolicy:
-    """The ``--allow-private`` entries and the check made before every connection.
+    """The ``--allow-private`` entries, and the check made before every connection.
 
-    Picklable: workers rebuild it from the entries with :meth:`parse`.
+    Pickles as its entries: the addresses learned from allowed hostnames are this process's
+    own DNS answers, so a copy in another process starts without them.
     """
+
+    __slots__ = ("_entries", "_ips", "_learned", "_names")
 
     def __init__(
         self,
-        ips: frozenset[tuple[IPAddress, int | None]],
-        hostnames: frozenset[tuple[str, int | None]],
         entries: tuple[str, ...],
+        ips: frozenset[tuple[IPAddress, int | None]],
+        names: frozenset[tuple[str, int | None]],
     ) -> None:
+        """Use :meth:`parse`; this takes entries that are already parsed."""
+        self._entries = entries
         self._ips = ips
-        self._hostnames = hostnames
-        self.entries = entries
-        # (ip, port) pairs that an allowed hostname resolved to, filled in by the resolver.
-        self._resolved: set[tuple[IPAddress, int]] = set()
+        self._names = names
+        # (address, port) pairs an allowed hostname resolved to, filled in by PolicyResolver.
+        self._learned: set[tuple[IPAddress, int]] = set()
 
     @classmethod
     def parse(cls, entries: Sequence[str]) -> AddressPolicy:
-        """Build from ``HOST[:PORT]`` entries: an IPv4 literal, ``[IPv6]``, or a hostname."""
+        """Build from ``HOST[:PORT]`` entries; no port means any port.
+
+        HOST is an IPv4 address, an IPv6 address in brackets (``[::1]``, ``[::1]:8080``;
+        without a port the brackets may be left out), or a hostname such as ``localhost``.
+        A malformed entry raises :class:`UsageError` with a one-line message.
+        """
         ips: set[tuple[IPAddress, int | None]] = set()
         names: set[tuple[str, int | None]] = set()
         for entry in entries:
-            host, port = _split_entry(entry)
-            try:
-                ips.add((_canonical(ipaddress.ip_address(host)), port))
-            except ValueError:
-                names.add((host.lower().rstrip("."), port))
-        return cls(frozenset(ips), frozenset(names), tuple(entries))
+            host, port = _parse_entry(entry)
+            if isinstance(host, str):
+                names.add((host, port))
+            else:
+                ips.add((host, port))
+        return cls(tuple(entries), frozenset(ips), frozenset(names))
 
-    def host_allowed(self, hostname: str, port: int) -> bool:
-        name = hostname.lower().rstrip(".")
-        return (name, None) in self._hostnames or (name, port) in self._hostnames
+    @property
+    def entries(self) -> tuple[str, ...]:
+        """The entries as they were given."""
+        return self._entries
 
-    def remember(self, ip: str, port: int) -> None:
-        self._resolved.add((_canonical(_as_ip(ip)), port))
+    def __reduce__(self) -> tuple[object, tuple[tuple[str, ...]]]:
+        return AddressPolicy.parse, (self._entries,)
+
+    def __repr__(self) -> str:
+        return f"AddressPolicy.parse({list(self._entries)!r})"
 
     def check(self, ip: str, port: int, hostname: str | None = None) -> None:
-        """Raise :class:`ForbiddenAddressError` unless connecting to ``ip:port`` is allowed."""
-        addr = _canonical(_as_ip(ip))
-        if not is_forbidden_ip(addr):
-            return
-        if (addr, None) in self._ips or (addr, port) in self._ips or (addr, port) in self._resolved:
-            return
-        if hostname is not None and self.host_allowed(hostname, port):
-            return
+        """Raise :class:`ForbiddenAddressError` unless connecting to ``ip:port`` is allowed.
+
+        A public address is always allowed. A non-public one is allowed by an entry with the
+        same address (``::ffff:a.b.c.d`` counts as ``a.b.c.d``), by an entry with the same
+        ``hostname``, or because an allowed hostname resolved to it; an entry with a port
+        allows that port only. Fails closed: ``ip`` that is not an IP address is refused.
+        """
+        refusal = self._refusal(ip, port, hostname)
+        if refusal is not None:
+            raise refusal
+
+    def socket_factory(self, addr_info: AddrInfoType) -> socket.socket:
+        """For ``TCPConnector(socket_factory=...)``: check the address, then make the socket.
+
+        ``addr_info`` is ``(family, type, proto, canonname, sockaddr)``; aiohttp dials that
+        very ``sockaddr`` once the socket is made, so nothing can change in between.
+        """
+        family, type_, proto, _, sockaddr = addr_info
+        # Only OSError subclasses may leave here: aiohappyeyeballs catches OSError and
+        # RuntimeError per address, and anything else would escape aiohttp unwrapped.
+        self.check(str(sockaddr[0]), int(sockaddr[1]))
+        return socket.socket(family, type_, proto)
+
+    def _refusal(
+        self, ip: str, port: int, hostname: str | None, *, learned: bool = True
+    ) -> ForbiddenAddressError | None:
+        """The error to raise for ``ip:port``, or ``None`` if connecting is allowed."""
+        try:
+            addr = _as_ip(ip)
+        except ValueError:
+            return _error(f"refused to connect to {ip}:{port}: not an IP address")
+        why = _forbidden_range(addr)
+        if why is None:
+            return None
+        same = _same_address(addr)
+        if (same, None) in self._ips or (same, port) in self._ips:
+            return None
+        if learned and (same, port) in self._learned:
+            return None
+        if hostname is not None and self._name_allowed(hostname, port):
+            return None
         shown = f"[{addr}]" if addr.version == 6 else str(addr)
-        raise ForbiddenAddressError(
-            f"refused to connect to {shown}:{port}: not a public address "
-            f"(allow it with --allow-private {shown})"
+        if hostname is not None:
+            why = f"{hostname}, {why}"
+        suggest = hostname or (f"[{same}]" if same.version == 6 else str(same))
+        return _error(
+            f"refused to connect to {shown}:{port} ({why}): not a public address; "
+            f"allow it with --allow-private {suggest}"
         )
 
-    def socket_factory(self, addr_info: Any) -> socket.socket:
-        """For ``TCPConnector(socket_factory=...)``: check the address, then make the socket."""
-        family, type_, proto, _, sockaddr = addr_info
-        self.check(sockaddr[0], sockaddr[1])
-        return socket.socket(family=family, type=type_, proto=proto)
+    def _name_allowed(self, hostname: str, port: int) -> bool:
+        name = normalize_host(hostname)
+        return name is not None and ((name, None) in self._names or (name, port) in self._names)
+
+    def _learn(self, ip: str, port: int) -> None:
+        self._learned.add((_same_address(_as_ip(ip)), port))
 
 
-def _split_entry(entry: str) -> tuple[str, int | None]:
+def _error(message: str) -> ForbiddenAddressError:
+    error = ForbiddenAddressError(message)
+    # aiohttp's ClientConnectorError copies strerror into its own message ("Cannot connect to
+    # host h:80 ssl:default [<strerror>]"); a one-argument OSError would show "[None]".
+    error.strerror = message
+    return error
+
+
+def _parse_entry(entry: str) -> tuple[IPAddress | str, int | None]:
+    """``(address or hostname, port or None)`` of one ``--allow-private`` entry."""
     text = entry.strip()
-    bad = UsageError(f"--allow-private {entry!r}: expected HOST, HOST:PORT, [IPv6] or [IPv6]:PORT")
-    port_text = ""
+    bad = UsageError(
+        f"--allow-private {entry!r}: expected HOST or HOST:PORT, where HOST is an IPv4 "
+        "address, a hostname, or an IPv6 address in brackets such as [::1]:8080"
+    )
+    port_text: str | None = None
     if text.startswith("["):
-        end = text.find("]")
-        if end < 0:
+        host_text, closed, after = text.partition("]")
+        if not closed:
             raise bad
-        host, rest = text[1:end], text[end + 1 :]
-        if rest:
-            if not rest.startswith(":"):
+        host_text += closed
+        if after:
+            if after[0] != ":":
                 raise bad
-            port_text = rest[1:]
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            raise bad from None
-    elif text.count(":") == 1:
-        host, port_text = text.split(":")
+            port_text = after[1:]
+    elif text.count(":") > 1:
+        host_text = f"[{text}]"  # a bare IPv6 address, which cannot carry a port
     elif ":" in text:
-        host = text  # a bare IPv6 literal
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            raise bad from None
+        host_text, _, port_text = text.partition(":")
     else:
-        host = text
-    if not host or any(c in host for c in "/@ \t"):
+        host_text = text
+    host = normalize_host(host_text) if host_text else None
+    if host is None:
         raise bad
-    if port_text:
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    port: int | None = None
+    if port_text is not None:
+        if not (port_text.isascii() and port_text.isdigit() and 0 < int(port_text) < 65536):
             raise bad
-        return host, int(port_text)
-    return host, None
+        port = int(port_text)
+    if host.startswith("["):
+        return _same_address(ipaddress.IPv6Address(host[1:-1])), port
+    try:
+        # normalize_host has turned every numeric form ("127.1") into a dotted quad.
+        return ipaddress.IPv4Address(host), port
+    except ValueError:
+        return host, port
 
 
 class PolicyResolver(AbstractResolver):
-    """Resolves names, drops forbidden answers, and lets allowed hostnames through."""
+    """Resolves names like aiohttp's default resolver, then applies the policy to the answers.
 
-    def __init__(self, policy: AddressPolicy) -> None:
+    Answers for a hostname that an entry allows pass, and are remembered so that the socket
+    factory (which sees only addresses) accepts them. Other non-public answers are dropped;
+    if none are left, :class:`ForbiddenAddressError` is raised.
+    """
+
+    def __init__(self, policy: AddressPolicy, inner: AbstractResolver | None = None) -> None:
+        """``inner`` does the lookups; aiohttp's ``DefaultResolver`` if not given.
+
+        The default resolver needs a running event loop, so create this inside one.
+        """
         self._policy = policy
-        self._inner = DefaultResolver()
+        self._inner = inner if inner is not None else DefaultResolver()
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
+        """The answers for ``host`` that the policy lets aiohttp connect to."""
         answers = await self._inner.resolve(host, port, family)
-        allowed_name = self._policy.host_allowed(host, port)
-        kept = []
+        named = self._policy._name_allowed(host, port)
+        kept: list[ResolveResult] = []
+        first_refusal: ForbiddenAddressError | None = None
         for answer in answers:
-            if allowed_name:
-                self._policy.remember(answer["host"], answer["port"])
+            # Judged without the learned addresses: another name that happens to resolve to
+            # an address an allowed name uses is still refused.
+            refusal = self._policy._refusal(answer["host"], answer["port"], host, learned=False)
+            if refusal is None:
+                if named:
+                    self._policy._learn(answer["host"], answer["port"])
                 kept.append(answer)
-            elif not is_forbidden_ip(answer["host"]):
-                kept.append(answer)
-        if not kept:
-            # Raise the same error the socket factory would, naming the first answer.
-            self._policy.check(answers[0]["host"], port, host)
+            elif first_refusal is None:
+                first_refusal = refusal
+        if not kept and first_refusal is not None:
+            raise first_refusal
         return kept
 
     async def close(self) -> None:
+        """Close the resolver that does the lookups."""
         await self._inner.close()
 
 
 def open_connector(
     policy: AddressPolicy, *, limit: int, limit_per_host: int, ttl_dns_cache: int = 300
 ) -> aiohttp.TCPConnector:
-    """A pooled connector that enforces ``policy`` on every connection it opens."""
+    """A pooled connector that enforces ``policy`` on every connection it opens.
+
+    Call it inside a running event loop (the resolver needs one).
+    """
     return aiohttp.TCPConnector(
         limit=limit,
         limit_per_host=limit_per_host,
@@ -237,14 +368,17 @@ def open_connector(
 
 
 def forbidden_cause(exc: BaseException) -> ForbiddenAddressError | None:
-    """The :class:`ForbiddenAddressError` behind an aiohttp connection error, if that is what
-    it was. aiohttp wraps it as ``ClientConnectorError(os_error=...)``; aiohappyeyeballs may
-    chain it, so the whole cause/context chain is searched."""
+    """The :class:`ForbiddenAddressError` behind an aiohttp error, or ``None``.
+
+    aiohttp reports a refusal as ``ClientConnectorError`` (``ClientConnectorDNSError`` when
+    the resolver refused) whose ``os_error`` is the refusal, raised ``from`` it; the whole
+    chain (``os_error``, ``__cause__``, ``__context__``, exception groups) is searched.
+    """
     seen: set[int] = set()
-    stack: list[BaseException | None] = [exc]
+    stack: list[BaseException] = [exc]
     while stack:
         current = stack.pop()
-        if current is None or id(current) in seen:
+        if id(current) in seen:
             continue
         seen.add(id(current))
         if isinstance(current, ForbiddenAddressError):
@@ -254,5 +388,5 @@ def forbidden_cause(exc: BaseException) -> ForbiddenAddressError | None:
             stack.append(os_error)
         if isinstance(current, BaseExceptionGroup):
             stack.extend(current.exceptions)
-        stack.extend((current.__cause__, current.__context__))
+        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
     return None
