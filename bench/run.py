@@ -1,127 +1,390 @@
-"""`make bench`: shoal against a plain synchronous loop on the same loopback site, same run.
+"""`make bench`: shoal against Scrapy, a plain loop, an asyncio baseline and the server's ceiling.
 
-A first, small harness (the full one with Scrapy, an asyncio baseline and the server ceiling is
-tracked separately). It serves tests/testsite.py in a subprocess, then for each competitor runs
-the crawl ``--runs`` times and prints the median pages/s and the ratio to the plain loop. These
-2-core machines are shared and noisy: read the ratios, not the absolute figures.
+Every competitor crawls the same synthetic documentation site (tests/testsite.py, served in its
+own process on loopback addresses) under the same limits, in the same invocation, so the ratios
+hold even on a shared, noisy 2-core machine. Each figure is the median of ``--runs`` runs, the
+competitors taking turns within each round.
 
-    python bench/run.py --pages 1000 --runs 3
+    python bench/run.py            # every scenario, 3 runs (about 15 minutes)
+    python bench/run.py --quick    # small sizes, 1 run: under a minute
+    python bench/run.py --scenarios A,E --runs 5
+
+Writes bench/results.md, bench/results.json and two PNG charts beside them.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from lxml import html
+import orjson
+import psutil
+from _ceiling import ceiling
+from _procs import measure
+from _report import machine, write_charts, write_json, write_markdown
+from _site import BenchSite
 
-ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+PY = sys.executable
 SHOAL = str(Path(sys.executable).parent / "shoal")
-sys.path.insert(0, str(ROOT / "tests"))
-
-from testsite import serve_in_subprocess  # noqa: E402 - the site generator lives with the tests
+COMPETITORS = BENCH / "competitors"
 
 
-def plain_loop(start: str) -> int:
-    """The "before" of every user: fetch one page at a time, parse inline, follow links."""
-    prefix = start.rsplit("/", 1)[0] + "/"
-    seen, queue, pages = {start}, [start], 0
-    while queue:
-        url = queue.pop(0)
-        try:
-            with urllib.request.urlopen(url, timeout=30) as resp:
-                body = resp.read()
-        except urllib.error.HTTPError:
-            continue
-        pages += 1
-        root = html.document_fromstring(body)
-        base = url
-        for href in root.xpath("//base/@href"):
-            base = urllib.parse.urljoin(url, str(href))
-        for href in root.xpath("//a/@href"):
-            link = urllib.parse.urljoin(base, str(href)).split("#", 1)[0]
-            if "utm_" in link:
-                link = link.split("?", 1)[0]
-            if link.startswith(prefix) and "/private/" not in link and link not in seen:
-                seen.add(link)
-                queue.append(link)
+@dataclass
+class Limits:
+    concurrency: int = 32  # requests in flight in all (per worker for shoal)
+    per_host: int = 16
+    max_pages: int | None = None
+    rate: float | None = None
+
+
+# --- the competitors: each turns (start URLs, output dir, limits) into a command ---
+
+
+def _script(name: str, urls: list[str], out: Path, limits: Limits) -> list[str]:
+    command = [PY, str(COMPETITORS / name), *urls, "--out", str(out)]
+    command += ["--concurrency", str(limits.concurrency), "--per-host", str(limits.per_host)]
+    if limits.max_pages:
+        command += ["--max-pages", str(limits.max_pages)]
+    if limits.rate:
+        command += ["--rate", str(limits.rate)]
+    return command
+
+
+def plain(urls: list[str], work: Path, limits: Limits) -> list[str]:
+    return _script("plain.py", urls, work / "out.jsonl", limits)
+
+
+def scrapy(urls: list[str], work: Path, limits: Limits) -> list[str]:
+    return _script("scrapy_spider.py", urls, work / "out.jsonl", limits)
+
+
+def asyncio_baseline(urls: list[str], work: Path, limits: Limits) -> list[str]:
+    return _script("asyncio_baseline.py", urls, work / "out.jsonl", limits)
+
+
+def asyncio_pair(urls: list[str], work: Path, limits: Limits) -> list[str]:
+    """Two uncoordinated copies of the baseline, one host each, half the pages each."""
+    half = Limits(limits.concurrency, limits.per_host, limits.max_pages, limits.rate)
+    command = [PY, str(BENCH / "_together.py")]
+    for n, url in enumerate(urls[:2]):
+        command += [*_script("asyncio_baseline.py", [url], work / f"out-{n}.jsonl", half), "--"]
+    return command
+
+
+def shoal(workers: int | None = None) -> Callable[[list[str], Path, Limits], list[str]]:
+    def command(urls: list[str], work: Path, limits: Limits) -> list[str]:
+        cmd = [SHOAL, "crawl", *urls, "-o", str(work / "out.jsonl"), "--quiet"]
+        cmd += ["--state", str(work / "state.sqlite")]
+        cmd += ["--concurrency", str(limits.concurrency)]
+        cmd += ["--per-host-concurrency", str(limits.per_host)]
+        cmd += ["--max-pages", str(limits.max_pages or 10_000_000)]
+        for host in sorted({url.split("/")[2].rsplit(":", 1)[0] for url in urls}):
+            cmd += ["--allow-private", host]
+        if limits.rate:
+            cmd += ["--rate", str(limits.rate)]
+        if workers:
+            cmd += ["--workers", str(workers)]
+        return cmd
+
+    return command
+
+
+@dataclass
+class Competitor:
+    key: str
+    name: str
+    command: Callable[[list[str], Path, Limits], list[str]]
+    hosts: int | None = None  # how many of the scenario's start URLs it gets (None: all)
+    limits: Limits | None = None  # overrides the scenario's limits
+
+
+@dataclass
+class Scenario:
+    key: str
+    title: str
+    hosts: list[str]
+    pages: int  # per host
+    limits: Limits
+    competitors: list[Competitor]
+    latency_ms: float = 0.0
+    jitter_ms: float = 0.0
+    prerender: bool = True
+    crawl_hosts: int = 1  # how many of the hosts the crawlers start on
+    timeline: bool = False
+    results: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def count_pages(work: Path) -> int:
+    pages = 0
+    for out in work.glob("out*.jsonl"):
+        for line in out.read_bytes().splitlines():
+            if line.strip() and orjson.loads(line).get("status") == 200:
+                pages += 1
     return pages
 
 
-def shoal_crawl(workers: int) -> Callable[[str], int]:
-    def run(start: str) -> int:
-        with tempfile.TemporaryDirectory() as tmp:
-            stats = Path(tmp) / "stats.json"
-            subprocess.run(
-                [
-                    SHOAL,
-                    "crawl",
-                    start,
-                    "-o",
-                    str(Path(tmp) / "out.jsonl"),
-                    "--quiet",
-                    "--workers",
-                    str(workers),
-                    "--allow-private",
-                    "127.0.0.1",
-                    "--per-host-concurrency",
-                    "16",
-                    "--stats-json",
-                    str(stats),
-                ],
-                check=True,
+def run_one(scenario: Scenario, site: BenchSite, competitor: Competitor) -> dict[str, Any]:
+    urls = site.urls[: competitor.hosts or scenario.crawl_hosts]
+    limits = competitor.limits or scenario.limits
+    site.reset()
+    with tempfile.TemporaryDirectory(prefix="shoal-bench-") as tmp:
+        work = Path(tmp)
+        server_cpu = site.cpu()
+        probe = site.requests if scenario.timeline else None
+        result = measure(competitor.command(urls, work, limits), workdir=work, probe=probe)
+        server_cpu = site.cpu() - server_cpu
+        if result.returncode != 0:
+            raise SystemExit(
+                f"bench: {competitor.name} failed (exit {result.returncode}): "
+                + (result.stderr.strip().splitlines() or ["no output"])[-1]
             )
-            figures = json.loads(stats.read_text())
-            print(
-                f"    shoal --workers {workers}: loop lag max {figures['loop_lag_max_ms']} ms",
-                flush=True,
-            )
-            return int(figures["pages"])
+        pages = count_pages(work)
+    stats = site.stats()
+    return {
+        "pages": pages,
+        "wall_s": round(result.wall, 3),
+        "pages_per_s": round(pages / result.wall, 1),
+        "cpu_s": round(result.cpu, 3),
+        "cpu_ms_per_page": round(1000 * result.cpu / max(pages, 1), 3),
+        "peak_rss_mb": round(result.peak_rss / 2**20, 1),
+        "server_cpu_s": round(server_cpu, 3),
+        # Of the CPU the site server left free on this machine, the share the crawler used.
+        "cpu_share_of_free": round(
+            result.cpu / max(psutil.cpu_count() * result.wall - server_cpu, 1e-9), 3
+        ),
+        "requests": stats["requests"],
+        "max_in_flight_per_host": max(stats["max_in_flight_per_host"].values(), default=0),
+        "max_per_second_per_host": max(stats["max_per_second_per_host"].values(), default=0),
+        "rate_per_host": round(max(stats["rate_per_host"].values(), default=0.0), 2),
+        "duplicates": stats["duplicates"],
+        "timeline": [[round(s.t, 2), s.rss, s.extra] for s in result.samples],
+    }
 
-    return run
+
+def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, v in runs[0].items() if isinstance(v, (int, float))]
+    middle = {k: statistics.median(run[k] for run in runs) for k in keys}
+    # Politeness figures are worst cases, not medians.
+    for k in ("max_in_flight_per_host", "max_per_second_per_host", "duplicates"):
+        middle[k] = max(run[k] for run in runs)
+    return middle
+
+
+def scenarios(quick: bool) -> list[Scenario]:
+    a_pages = 1_000 if quick else 5_000
+    b_pages = 60 if quick else 400
+    d_pages = 2_500 if quick else 50_000  # per host, four hosts
+    e_pages = 60 if quick else 400
+    polite = Limits(concurrency=40, per_host=4)
+    shoal_default = Competitor("shoal", "shoal", shoal())
+    return [
+        Scenario(
+            "A",
+            f"1 host x {a_pages:,} pages, no latency (CPU-bound)",
+            hosts=["127.0.0.10", "127.0.0.11"],
+            pages=a_pages,
+            limits=Limits(),
+            competitors=[
+                Competitor("plain", "plain loop (requests + lxml)", plain),
+                Competitor("scrapy", "Scrapy CrawlSpider", scrapy),
+                Competitor("asyncio", "asyncio baseline (1 process)", asyncio_baseline),
+                Competitor(
+                    "asyncio_x2",
+                    "2 x asyncio baseline, 1 host each (machine limit)",
+                    asyncio_pair,
+                    hosts=2,
+                    limits=Limits(max_pages=a_pages // 2),
+                ),
+                shoal_default,
+            ],
+        ),
+        Scenario(
+            "B",
+            f"10 hosts x {b_pages} pages, 100 +/- 50 ms latency, 4 in flight per host",
+            hosts=[f"127.0.0.{20 + n}" for n in range(10)],
+            pages=b_pages,
+            latency_ms=100,
+            jitter_ms=50,
+            crawl_hosts=10,
+            limits=polite,
+            competitors=[
+                Competitor(
+                    "plain",
+                    "plain loop (requests + lxml), first pages only",
+                    plain,
+                    limits=Limits(40, 4, max_pages=30 if quick else 150),
+                ),
+                Competitor("scrapy", "Scrapy CrawlSpider", scrapy),
+                Competitor("asyncio", "asyncio baseline (1 process)", asyncio_baseline),
+                shoal_default,
+            ],
+        ),
+        Scenario(
+            "D",
+            f"4 hosts x {d_pages:,} pages: memory over time",
+            hosts=[f"127.0.0.{30 + n}" for n in range(4)],
+            pages=d_pages,
+            crawl_hosts=4,
+            prerender=False,
+            timeline=True,
+            limits=Limits(),
+            competitors=[shoal_default],
+        ),
+        Scenario(
+            "E",
+            f"1 host x {e_pages} pages, --rate 20",
+            hosts=["127.0.0.40"],
+            pages=e_pages,
+            limits=Limits(concurrency=32, per_host=16, rate=20),
+            competitors=[shoal_default],
+        ),
+    ]
+
+
+def run_scenario(scenario: Scenario, runs: int) -> None:
+    print(f"\n== {scenario.key}: {scenario.title}", flush=True)
+    with BenchSite(
+        scenario.hosts,
+        scenario.pages,
+        latency_ms=scenario.latency_ms,
+        jitter_ms=scenario.jitter_ms,
+        prerender=scenario.prerender,
+    ) as site:
+        for n in range(runs):
+            for competitor in scenario.competitors:
+                run = run_one(scenario, site, competitor)
+                scenario.results.setdefault(competitor.key, []).append(run)
+                print(
+                    f"  run {n + 1}/{runs} {competitor.name}: {run['pages']} pages, "
+                    f"{run['pages_per_s']:.0f} pages/s, {run['cpu_ms_per_page']:.2f} CPU-ms/page, "
+                    f"peak RSS {run['peak_rss_mb']:.0f} MB, max in flight/host "
+                    f"{run['max_in_flight_per_host']}, duplicates {run['duplicates']}",
+                    flush=True,
+                )
+        if scenario.key == "A":
+            scenario.ceiling = ceiling(site.urls[0] + "p/1.html")  # type: ignore[attr-defined]
+            print(f"  server ceiling: {scenario.ceiling[0]:.0f} req/s ({scenario.ceiling[1]})")  # type: ignore[attr-defined]
+
+
+def checks(done: dict[str, Scenario]) -> list[dict[str, Any]]:
+    """The issue's targets against what was measured."""
+    found: list[dict[str, Any]] = []
+
+    def med(s: str, c: str, k: str) -> float:
+        return float(medians(done[s].results[c])[k])
+
+    def check(scenario: str, target: str, measured: str, ok: bool) -> None:
+        found.append({"scenario": scenario, "target": target, "measured": measured, "ok": ok})
+
+    if "A" in done:
+        try:
+            share = med("A", "shoal", "cpu_share_of_free")
+            check("C", ">= 85% of the CPU the server leaves free", f"{share:.0%}", share >= 0.85)
+            shoal_rate = med("A", "shoal", "pages_per_s")
+            ratio = shoal_rate / med("A", "asyncio", "pages_per_s")
+            check("A", ">= 1.5x the asyncio baseline", f"{ratio:.2f}x", ratio >= 1.5)
+            ratio = shoal_rate / med("A", "scrapy", "pages_per_s")
+            check("A", ">= 12x Scrapy", f"{ratio:.1f}x", ratio >= 12)
+        except KeyError:  # that competitor was left out of this run
+            pass
+    if "B" in done:
+        try:
+            s = done["B"]
+            ceiling_rate = len(s.hosts) * s.limits.per_host / (s.latency_ms / 1000)
+            rate = med("B", "shoal", "pages_per_s")
+            check(
+                "B",
+                f">= 95% of the {ceiling_rate:.0f} pages/s politeness ceiling",
+                f"{rate / ceiling_rate:.0%}",
+                rate >= 0.95 * ceiling_rate,
+            )
+            worst = max(r["max_in_flight_per_host"] for r in s.results["shoal"])
+            check("B", "never more than 4 in flight on a host", f"max {worst}", worst <= 4)
+        except KeyError:  # that competitor was left out of this run
+            pass
+    if "D" in done:
+        try:
+            ratio, text = memory_growth(done["D"].results["shoal"][0]["timeline"], done["D"].pages)
+            check("D", "summed RSS at the end <= 1.2x at 5% of the pages", text, ratio <= 1.2)
+        except KeyError:  # that competitor was left out of this run
+            pass
+    if "E" in done:
+        try:
+            rate = med("E", "shoal", "rate_per_host")
+            worst = max(r["max_per_second_per_host"] for r in done["E"].results["shoal"])
+            check("E", "rate within 5% of 20/s", f"{rate:.2f}/s", abs(rate - 20) <= 1)
+            check("E", "never above 20 in any 1 s window", f"max {worst}", worst <= 20)
+        except KeyError:  # that competitor was left out of this run
+            pass
+    return found
+
+
+def memory_growth(timeline: list[list[float]], pages_per_host: int) -> tuple[float, str]:
+    """RSS near the end of the crawl over RSS once 5% of the pages were fetched."""
+    total = 4 * pages_per_host
+    early = next((rss for _, rss, n in timeline if n >= 0.05 * total), None)
+    late = [rss for _, rss, n in timeline if n >= 0.9 * total]
+    if not early or not late:
+        return float("inf"), "not enough samples"
+    ratio = max(late) / early
+    return ratio, (
+        f"{max(late) / 2**20:.0f} MB at {total:,} vs {early / 2**20:.0f} MB at "
+        f"{0.05 * total:,.0f} pages: {ratio:.2f}x"
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pages", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="small sizes and 1 run")
+    parser.add_argument("--runs", type=int, help="runs per competitor (default 3; quick 1)")
+    parser.add_argument("--scenarios", default="A,B,D,E", help="which scenarios (C comes with A)")
+    parser.add_argument("--competitors", help="only these (e.g. shoal,asyncio)")
+    parser.add_argument("--out", type=Path, default=BENCH, help="where results go")
     args = parser.parse_args()
-    with serve_in_subprocess("--pages", str(args.pages)) as urls:
-        start = urls[0]
-        competitors: dict[str, Callable[[str], int]] = {
-            "plain loop (urllib + lxml)": plain_loop,
-            "shoal --workers 1": shoal_crawl(1),
-            "shoal --workers 2": shoal_crawl(2),
-        }
-        plain_loop(start)  # warm-up, untimed: every competitor then meets a warm server
-        medians: dict[str, float] = {}
-        for name, run in competitors.items():
-            rates = []
-            for _ in range(args.runs):
-                began = time.perf_counter()
-                pages = run(start)
-                rates.append(pages / (time.perf_counter() - began))
-            medians[name] = statistics.median(rates)
-            print(
-                f"{name}: median {medians[name]:.1f} pages/s over {args.runs} runs "
-                f"({', '.join(f'{r:.0f}' for r in rates)})",
-                flush=True,
-            )
-        base = medians["plain loop (urllib + lxml)"]
-        print("\nratios to the plain loop (wall clock, process start included):")
-        for name, value in medians.items():
-            print(f"  {name}: {value / base:.2f}x")
-        return 0
+    runs = args.runs or (1 if args.quick else 3)
+    wanted = set(args.scenarios.upper().split(","))
+    done: dict[str, Scenario] = {}
+    for scenario in scenarios(args.quick):
+        if args.competitors:
+            keep = set(args.competitors.split(","))
+            scenario.competitors = [c for c in scenario.competitors if c.key in keep]
+        if scenario.key in wanted and scenario.competitors:
+            run_scenario(scenario, runs)
+            done[scenario.key] = scenario
+    results = {
+        "machine": machine(),
+        "mode": "quick" if args.quick else "full",
+        "runs": runs,
+        "scenarios": {
+            key: {
+                "title": s.title,
+                "ceiling": getattr(s, "ceiling", None),
+                "competitors": {
+                    c.key: {
+                        "name": c.name,
+                        "median": medians(s.results[c.key]),
+                        "runs": s.results[c.key],
+                    }
+                    for c in s.competitors
+                },
+            }
+            for key, s in done.items()
+        },
+        "checks": checks(done),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(results, args.out / "results.json")
+    charts = write_charts(results, args.out)
+    write_markdown(results, args.out / "results.md", charts)
+    print((args.out / "results.md").read_text())
+    return 0
 
 
 if __name__ == "__main__":

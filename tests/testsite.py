@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import collections
 import contextlib
-import functools
 import ipaddress
 import json
 import os
@@ -69,6 +68,13 @@ _LOREM = [
 ]
 
 
+_POOL_SIZE = 256
+_CODE_AND_TABLE = (
+    '<pre><code class="language-python">import shoal\nshoal.crawl(url)</code></pre>'
+    "<table><tr><th>a</th><th>b</th></tr><tr><td>1</td><td>2</td></tr></table>"
+)
+
+
 @dataclass
 class SiteSpec:
     seed: int = 1
@@ -87,6 +93,7 @@ class SiteSpec:
     redirect_away: str | None = None
     shape: str = "tree"  # or "chain"
     robots: str | None = None  # None: the default robots.txt below
+    cache_pages: int = 2048  # rendered pages kept per host (the benchmarks keep them all)
 
     def page_path(self, i: int) -> str:
         return self.prefix if i == 0 else f"{self.prefix}p/{i}.html"
@@ -134,6 +141,14 @@ class _Site:
     def __init__(self, spec: SiteSpec, index: int) -> None:
         self.spec = spec
         self.index = index
+        # Pages draw their prose from a pool made once per host, so that serving a page costs
+        # tens of microseconds: the benchmarks need a server far faster than any crawler.
+        rng = random.Random(spec.seed * 7_919 + index)
+        self.paragraphs = [
+            "<p>" + " ".join(rng.choice(_LOREM) for _ in range(rng.randint(40, 80))) + "</p>"
+            for _ in range(_POOL_SIZE)
+        ]
+        self._cache: collections.OrderedDict[tuple[int, str], bytes] = collections.OrderedDict()
 
     def children(self, i: int) -> list[int]:
         n = self.spec.pages
@@ -141,8 +156,16 @@ class _Site:
             return [i + 1] if i + 1 < n else []
         return [c for c in (2 * i + 1, 2 * i + 2) if c < n]
 
-    @functools.lru_cache(maxsize=2048)  # noqa: B019 - bounded; one _Site per host
     def page(self, i: int, base: str) -> bytes:
+        key = (i, base)
+        body = self._cache.get(key)
+        if body is None:
+            body = self._cache[key] = self._render(i, base)
+            if len(self._cache) > self.spec.cache_pages:
+                self._cache.popitem(last=False)
+        return body
+
+    def _render(self, i: int, base: str) -> bytes:
         spec = self.spec
         rng = random.Random(spec.seed * 1_000_003 + self.index * 10_007 + i)
         links: list[str] = []
@@ -179,22 +202,20 @@ class _Site:
             f'<li><a href="{href}">link {n}</a></li>' for n, href in enumerate(body_links)
         )
         size = rng.randint(*spec.page_bytes)
-        paragraphs = []
+        pool = self.paragraphs
+        parts: list[str] = []
         total = 0
         while total < size:
-            text = " ".join(rng.choice(_LOREM) for _ in range(60))
-            paragraphs.append(f"<p>{text}</p>")
-            total += len(text) + 7
-            if len(paragraphs) % 8 == 0:
-                paragraphs.append(
-                    '<pre><code class="language-python">import shoal\nshoal.crawl(url)</code></pre>'
-                )
-                paragraphs.append(
-                    "<table><tr><th>a</th><th>b</th></tr><tr><td>1</td><td>2</td></tr></table>"
-                )
+            text = pool[rng.randrange(len(pool))]
+            parts.append(text)
+            total += len(text)
+            if len(parts) % 6 == 0:
+                parts.append(f'<h2 id="s{len(parts)}">Section {len(parts)}</h2>')
+            if len(parts) % 9 == 0:
+                parts.append(_CODE_AND_TABLE)
         html = (
             f'<!doctype html><html><head><meta charset="utf-8">{head}</head><body>'
-            f"<nav><ul>{nav}</ul></nav><main><h1>Page {i}</h1>{''.join(paragraphs)}</main>"
+            f"<nav><ul>{nav}</ul></nav><main><h1>Page {i}</h1>{''.join(parts)}</main>"
             "<footer>footer</footer></body></html>"
         )
         return html.encode()
@@ -239,14 +260,17 @@ class SiteServer:
         host: str = "127.0.0.1",
         port: int = 0,
         hosts: list[str] | None = None,
+        control: bool = False,
     ) -> None:
         self.spec = spec
+        self.control = control
         self.hosts = hosts or [host]
         for h in self.hosts:
             if not ipaddress.ip_address(h).is_loopback:
                 raise ValueError(f"test site binds to loopback addresses only, not {h}")
         self._port = port
         self._runners: list[web.AppRunner] = []
+        self._sites: list[_Site] = []
         self.urls: list[str] = []
         self.log: list[LogRecord] = []
         self._hits: collections.Counter[str] = collections.Counter()
@@ -270,7 +294,8 @@ class SiteServer:
         try:
             for index, h in enumerate(self.hosts):
                 app = web.Application()
-                app.router.add_route("*", "/{tail:.*}", self._handler(_Site(self.spec, index)))
+                self._sites.append(_Site(self.spec, index))
+                app.router.add_route("*", "/{tail:.*}", self._handler(self._sites[-1]))
                 runner = web.AppRunner(app, access_log=None, handle_signals=False)
                 await runner.setup()
                 self._runners.append(runner)
@@ -317,8 +342,54 @@ class SiteServer:
 
     # --- serving ------------------------------------------------------------------------------
 
+    def summary(self) -> dict[str, Any]:
+        """What a benchmark reads after a run: load, politeness and duplicates as the server saw."""
+        counts = self.fetch_counts()
+        hosts = sorted(self._states)
+        return {
+            "requests": len(self.log),
+            "max_in_flight": self.max_in_flight(),
+            "max_in_flight_per_host": {h: self._states[h].max_in_flight for h in hosts},
+            "max_per_second_per_host": {h: self.max_per_window(1.0, h) for h in hosts},
+            "rate_per_host": {h: self._rate(h) for h in hosts},
+            "duplicates": sum(n - 1 for n in counts.values() if n > 1),
+        }
+
+    def _rate(self, host: str) -> float:
+        """Requests per second on ``host`` between its first and its last request."""
+        starts = [r.start for r in self.log if r.host == host]
+        span = max(starts) - min(starts) if len(starts) > 1 else 0.0
+        return (len(starts) - 1) / span if span else 0.0
+
+    def reset(self) -> None:
+        self.log.clear()
+        self._hits.clear()
+        self._states.clear()
+        self._overall = _HostState()
+
+    def prerender(self) -> None:
+        """Render every page of every host now, so serving costs only aiohttp's own work."""
+        self.spec.cache_pages = max(self.spec.cache_pages, self.spec.pages)
+        for index, url in enumerate(self.urls):
+            site, base = self._sites[index], url[: -len(self.spec.prefix)]
+            for i in range(self.spec.pages):
+                site.page(i, base)
+
+    def _control(self, command: str) -> web.Response:
+        # Benchmark controls, served only with control=True and never logged as crawl traffic.
+        if command == "stats":
+            return web.json_response(self.summary())
+        if command == "count":
+            return web.json_response({"requests": len(self.log)})
+        if command == "reset":
+            self.reset()
+            return web.json_response({"ok": True})
+        return web.Response(status=404, text="no such control")
+
     def _handler(self, site: _Site) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:
+            if self.control and request.path.startswith("/__site/"):
+                return self._control(request.path[len("/__site/") :])
             host = request.host
             state = self._states[host]
             state.in_flight += 1
@@ -441,17 +512,6 @@ def _redirect(status: int, location: str) -> web.Response:
     return web.Response(status=status, headers={"Location": location})
 
 
-def _summary(server: SiteServer) -> dict[str, Any]:
-    counts = server.fetch_counts()
-    return {
-        "requests": len(server.log),
-        "max_in_flight": server.max_in_flight(),
-        "max_in_flight_per_host": {h: s.max_in_flight for h, s in server._states.items()},
-        "duplicates": sum(n - 1 for n in counts.values() if n > 1),
-        "per_path": dict(counts),
-    }
-
-
 async def _main(args: argparse.Namespace) -> None:
     spec = SiteSpec(
         seed=args.seed,
@@ -459,18 +519,20 @@ async def _main(args: argparse.Namespace) -> None:
         latency_ms=args.latency_ms,
         jitter_ms=args.jitter_ms,
         faults=args.faults,
+        cache_pages=max(args.pages, 2048) if args.prerender else 2048,
     )
     hosts = args.hosts.split(",") if args.hosts else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with SiteServer(spec, host=args.host, port=args.port, hosts=hosts) as server:
+    async with SiteServer(
+        spec, host=args.host, port=args.port, hosts=hosts, control=args.control
+    ) as server:
+        if args.prerender:
+            server.prerender()
         print(json.dumps({"urls": server.urls, "pid": os.getpid()}), flush=True)
         await stop.wait()
-        if args.log_json:
-            # Written once, at exit, when nothing else runs on this loop.
-            Path(args.log_json).write_text(json.dumps(_summary(server)))  # noqa: ASYNC240
 
 
 def main() -> None:
@@ -483,7 +545,10 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--jitter-ms", type=float, default=0.0)
     parser.add_argument("--faults", action="store_true")
-    parser.add_argument("--log-json", help="write a request-log summary here on exit")
+    parser.add_argument(
+        "--control", action="store_true", help="serve /__site/{stats,count,reset} for benchmarks"
+    )
+    parser.add_argument("--prerender", action="store_true", help="render every page before serving")
     args = parser.parse_args()
     try:
         import uvloop
