@@ -42,6 +42,7 @@ class Limits:
     per_host: int = 16
     max_pages: int | None = None
     rate: float | None = None
+    strict_per_host: bool = False  # Scrapy: the reactor that makes per-host a hard cap
 
 
 # --- the competitors: each turns (start URLs, output dir, limits) into a command ---
@@ -54,6 +55,8 @@ def _script(name: str, urls: list[str], out: Path, limits: Limits) -> list[str]:
         command += ["--max-pages", str(limits.max_pages)]
     if limits.rate:
         command += ["--rate", str(limits.rate)]
+    if limits.strict_per_host:
+        command.append("--strict-per-host")
     return command
 
 
@@ -71,10 +74,9 @@ def asyncio_baseline(urls: list[str], work: Path, limits: Limits) -> list[str]:
 
 def asyncio_pair(urls: list[str], work: Path, limits: Limits) -> list[str]:
     """Two uncoordinated copies of the baseline, one host each, half the pages each."""
-    half = Limits(limits.concurrency, limits.per_host, limits.max_pages, limits.rate)
     command = [PY, str(BENCH / "_together.py")]
     for n, url in enumerate(urls[:2]):
-        command += [*_script("asyncio_baseline.py", [url], work / f"out-{n}.jsonl", half), "--"]
+        command += [*_script("asyncio_baseline.py", [url], work / f"out-{n}.jsonl", limits), "--"]
     return command
 
 
@@ -182,7 +184,7 @@ def scenarios(quick: bool) -> list[Scenario]:
     b_pages = 60 if quick else 400
     d_pages = 2_500 if quick else 50_000  # per host, four hosts
     e_pages = 60 if quick else 400
-    polite = Limits(concurrency=40, per_host=4)
+    polite = Limits(concurrency=40, per_host=4, strict_per_host=True)
     shoal_default = Competitor("shoal", "shoal", shoal())
     return [
         Scenario(
@@ -219,7 +221,7 @@ def scenarios(quick: bool) -> list[Scenario]:
                     "plain",
                     "plain loop (requests + lxml), first pages only",
                     plain,
-                    limits=Limits(40, 4, max_pages=30 if quick else 150),
+                    limits=Limits(40, 4, max_pages=30 if quick else 150, strict_per_host=True),
                 ),
                 Competitor("scrapy", "Scrapy CrawlSpider", scrapy),
                 Competitor("asyncio", "asyncio baseline (1 process)", asyncio_baseline),

@@ -1,10 +1,11 @@
 """A worker's parse processes: CPU work off the event loop, in batches, surviving crashes.
 
 Every hand-off to a ``ProcessPoolExecutor`` costs a pickle, a pipe write, a lock and a wake-up
-in both processes; per page that was more CPU on the worker's event loop than the fetch
-itself. Responses waiting for a parse are therefore sent together: whatever is pending when
-the loop gets round to it goes out in at most ``processes`` batches (each at most
-``max_batch`` long), so all parse processes stay busy and no page waits for a batch to fill.
+in both processes, and several GIL hand-overs between the event loop and the executor's
+threads; per page that was more CPU on the worker's event loop than the fetch itself. So at
+most one batch per process (plus one queued) is in flight: while they are busy, pages waiting
+for a parse gather and go out together in the next batch (at most ``max_batch`` long). An idle
+pool takes a page at once; a busy one takes them in bigger batches, at a lower cost each.
 
 A parse process that dies (a parser crash, the OOM killer) breaks the whole pool, and every
 page in flight on it fails with it. The pool is restarted and those pages are quarantined:
@@ -52,6 +53,11 @@ def _run_batch(fn: Callable[[Any], Any], items: list[Any]) -> list[tuple[bool, A
     return results
 
 
+def _consume(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 class _Job:
     __slots__ = ("fn", "future", "item")
 
@@ -73,12 +79,18 @@ class ParsePool:
         self._pending: list[_Job] = []
         # Invariant: a job is pending, in flight, quarantined, or done; never two.
         self._in_flight: set[_Job] = set()
+        self._batches = 0  # hand-offs in flight (of the current generation)
         self._quarantine: collections.deque[_Job] = collections.deque()
         self._flush_scheduled = False
         self._restarting: asyncio.Task[None] | None = None
+        self._warming: asyncio.Future[list[int]] | None = None
 
     async def __aenter__(self) -> ParsePool:
-        await self._start()
+        # Not waited for: the processes start (a spawn and their imports, a few hundred ms)
+        # while the worker says hello and fetches its first pages; those pages' parses queue.
+        self._warming = self._start()
+        # A pool that cannot start shows in the first parse (the pool breaks, is restarted).
+        self._warming.add_done_callback(_consume)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -98,6 +110,8 @@ class ParsePool:
         ``shutdown`` alone can leave the worker waiting at exit for a parse process that is
         slow to go (seen here: seconds), and a hung parse must never keep a worker alive.
         """
+        if self._warming is not None:
+            self._warming.cancel()
         if self._restarting is not None:
             self._restarting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -105,6 +119,7 @@ class ParsePool:
         for job in [*self._pending, *self._in_flight, *self._quarantine]:
             job.future.cancel()
         self._pending, self._in_flight, self._quarantine = [], set(), collections.deque()
+        self._batches = 0
         executor, self._executor = self._executor, None
         if executor is None:
             return
@@ -121,15 +136,16 @@ class ParsePool:
 
     # --- internals ----------------------------------------------------------------------------
 
-    async def _start(self) -> None:
+    def _start(self) -> asyncio.Future[list[int]]:
+        """Create the executor and start every process now, not at the first parse; the
+        future is done when they all run."""
         self._executor = ProcessPoolExecutor(
             max_workers=self.processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_pool_init,
         )
-        # Start every process now, so "ready" means ready and no page waits for a spawn.
         loop = asyncio.get_running_loop()
-        await asyncio.gather(
+        return asyncio.gather(
             *(loop.run_in_executor(self._executor, os.getpid) for _ in range(self.processes))
         )
 
@@ -148,21 +164,30 @@ class ParsePool:
                 self._submit([self._quarantine.popleft()])
             return
         jobs = [job for job in self._pending if not job.future.done()]
-        self._pending = []
-        by_fn: dict[int, list[_Job]] = {}
-        for job in jobs:
-            by_fn.setdefault(id(job.fn), []).append(job)
-        for group in by_fn.values():
-            # Spread over all processes, at most max_batch per hand-off.
-            size = max(1, min(self.max_batch, -(-len(group) // self.processes)))
-            for i in range(0, len(group), size):
-                self._submit(group[i : i + size])
+        # At most one batch per process plus one queued behind them: while they are all
+        # busy, new pages gather here and leave together, so the cost of a hand-off is
+        # shared by more pages the busier the pool is.
+        free = self.processes + 1 - self._batches
+        if not jobs or free <= 0:
+            self._pending = jobs
+            return
+        group = [job for job in jobs if job.fn is jobs[0].fn]
+        rest = [job for job in jobs if job.fn is not jobs[0].fn]
+        while group and free > 0:
+            size = max(1, min(self.max_batch, -(-len(group) // free)))
+            self._submit(group[:size])
+            group = group[size:]
+            free -= 1
+        self._pending = group + rest
+        if rest and free > 0:
+            self._schedule_flush()
 
     def _submit(self, batch: list[_Job]) -> None:
         assert self._executor is not None
         loop = asyncio.get_running_loop()
         generation = self._generation
         self._in_flight.update(batch)
+        self._batches += 1
         try:
             cf = self._executor.submit(_run_batch, batch[0].fn, [job.item for job in batch])
         except BrokenProcessPool:
@@ -178,6 +203,7 @@ class ParsePool:
         if not cf.cancelled() and isinstance(cf.exception(), BrokenProcessPool):
             self._pool_broke(gen)
             return
+        self._batches -= 1
         self._in_flight.difference_update(batch)
         if cf.cancelled():
             for job in batch:
@@ -202,6 +228,7 @@ class ParsePool:
             return
         suspects = [job for job in self._in_flight if not job.future.done()]
         self._in_flight = set()
+        self._batches = 0
         if len(suspects) == 1:
             suspects[0].future.set_exception(ParseCrashedError("the parse process died"))
         else:

@@ -4,8 +4,10 @@ The check sits where the connection is made. aiohttp hands every address it is a
 to the connector's ``socket_factory`` (literal IPs, DNS answers and redirect hops alike), and
 then dials exactly the ``sockaddr`` it passed, so the address dialled is the address checked:
 DNS rebinding has no window. A hostname given to ``--allow-private`` cannot be recognised
-there (the factory sees only the address), so :class:`PolicyResolver`, which does see the
-name, lets its answers through and remembers them for the factory.
+there (the factory sees only the address), so ``_connector.PolicyResolver``, which does see
+the name, lets its answers through and remembers them for the factory. This module is the
+policy alone and imports no aiohttp: the supervisor and parse processes use it too, and
+aiohttp's import costs them a tenth of a second at start.
 
 How a refusal surfaces (aiohttp 3.14, aiohappyeyeballs 2.7): the factory raises
 :class:`ForbiddenAddressError`, an ``OSError``, which aiohappyeyeballs records as that
@@ -30,22 +32,15 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Sequence
-
-import aiohttp
-from aiohappyeyeballs import AddrInfoType
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import DefaultResolver
+from typing import TYPE_CHECKING
 
 from ._urls import normalize_host
 from .errors import ForbiddenAddressError, UsageError
 
-__all__ = [
-    "AddressPolicy",
-    "PolicyResolver",
-    "forbidden_cause",
-    "is_forbidden_ip",
-    "open_connector",
-]
+if TYPE_CHECKING:
+    from aiohappyeyeballs import AddrInfoType
+
+__all__ = ["AddressPolicy", "forbidden_cause", "is_forbidden_ip"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _Range = tuple[int, int, str]  # first and last address as integers, and what the range is
@@ -306,65 +301,6 @@ def _parse_entry(entry: str) -> tuple[IPAddress | str, int | None]:
         return ipaddress.IPv4Address(host), port
     except ValueError:
         return host, port
-
-
-class PolicyResolver(AbstractResolver):
-    """Resolves names like aiohttp's default resolver, then applies the policy to the answers.
-
-    Answers for a hostname that an entry allows pass, and are remembered so that the socket
-    factory (which sees only addresses) accepts them. Other non-public answers are dropped;
-    if none are left, :class:`ForbiddenAddressError` is raised.
-    """
-
-    def __init__(self, policy: AddressPolicy, inner: AbstractResolver | None = None) -> None:
-        """``inner`` does the lookups; aiohttp's ``DefaultResolver`` if not given.
-
-        The default resolver needs a running event loop, so create this inside one.
-        """
-        self._policy = policy
-        self._inner = inner if inner is not None else DefaultResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        """The answers for ``host`` that the policy lets aiohttp connect to."""
-        answers = await self._inner.resolve(host, port, family)
-        named = self._policy._name_allowed(host, port)
-        kept: list[ResolveResult] = []
-        first_refusal: ForbiddenAddressError | None = None
-        for answer in answers:
-            # Judged without the learned addresses: another name that happens to resolve to
-            # an address an allowed name uses is still refused.
-            refusal = self._policy._refusal(answer["host"], answer["port"], host, learned=False)
-            if refusal is None:
-                if named:
-                    self._policy._learn(answer["host"], answer["port"])
-                kept.append(answer)
-            elif first_refusal is None:
-                first_refusal = refusal
-        if not kept and first_refusal is not None:
-            raise first_refusal
-        return kept
-
-    async def close(self) -> None:
-        """Close the resolver that does the lookups."""
-        await self._inner.close()
-
-
-def open_connector(
-    policy: AddressPolicy, *, limit: int, limit_per_host: int, ttl_dns_cache: int = 300
-) -> aiohttp.TCPConnector:
-    """A pooled connector that enforces ``policy`` on every connection it opens.
-
-    Call it inside a running event loop (the resolver needs one).
-    """
-    return aiohttp.TCPConnector(
-        limit=limit,
-        limit_per_host=limit_per_host,
-        ttl_dns_cache=ttl_dns_cache,
-        resolver=PolicyResolver(policy),
-        socket_factory=policy.socket_factory,
-    )
 
 
 def forbidden_cause(exc: BaseException) -> ForbiddenAddressError | None:

@@ -67,7 +67,6 @@ from ._ssrf import AddressPolicy
 from ._state import StateBackend
 from ._stats import CrawlStats, Progress, StatsCollector
 from ._urls import Scope, host_key, validate_start_url
-from ._worker import worker_main
 from .errors import PluginError, ShoalError, UsageError
 
 __all__ = ["Supervisor"]
@@ -301,7 +300,7 @@ class Supervisor:
         slot.generation += 1
         slot.said_bye = False
         slot.process = self._mp.Process(
-            target=worker_main,
+            target=_worker_main,
             args=(self._worker_configs[slot.id], child),
             name=f"shoal-worker-{slot.id}",
         )
@@ -437,8 +436,8 @@ class Supervisor:
     async def _dispatcher(self) -> None:
         assert self._state is not None
         opts = self.options
-        host_cap = 2 * opts.per_host_concurrency
-        worker_cap = 2 * opts.concurrency
+        host_cap = 8 * opts.per_host_concurrency
+        worker_cap = 8 * opts.concurrency
         retry_armed = False
 
         def retry_due() -> None:
@@ -657,6 +656,13 @@ def _seeds(plugin: Plugin, urls: list[str]) -> list[Request]:
     if not seeds:
         raise UsageError("give at least one start URL")
     return seeds
+
+
+def _worker_main(config: bytes, sock: socket.socket) -> None:
+    """The worker process's entry point, importing the worker (and aiohttp) only there."""
+    from ._worker import worker_main
+
+    worker_main(config, sock)
 
 
 def _granter(sup: Supervisor, slot: _Slot, token: int) -> Callable[[], None]:

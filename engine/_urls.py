@@ -308,6 +308,9 @@ def _normalize_absolute(url: str) -> str | None:
     return f"{scheme}://{netloc}{path}?{query}" if query else f"{scheme}://{netloc}{path}"
 
 
+# A crawl sees few distinct hosts and each in many links; checking one (IDNA, numeric IPv4
+# forms) costs more than the rest of the URL.
+@functools.lru_cache(maxsize=1024)
 def _netloc(scheme: str, authority: str) -> str | None:
     """``host`` or ``host:port`` with the default port dropped; ``None`` if invalid."""
     if "@" in authority:

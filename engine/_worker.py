@@ -44,13 +44,14 @@ from ..ipc.messages import (
     WorkerStats,
 )
 from ..plugins.api import Context, Page, Plugin
+from ._connector import open_connector
 from ._fetcher import Fetcher, RetryPolicy
 from ._looplag import LoopLagMonitor
 from ._parsepool import ParseCrashedError, ParsePool
 from ._plugins import load_plugin
 from ._proc import die_with_parent, ignore_stop_signals
 from ._robots import ROBOTS_MAX_BYTES, RobotsCache, robots_policy
-from ._ssrf import AddressPolicy, forbidden_cause, open_connector
+from ._ssrf import AddressPolicy, forbidden_cause
 from ._urls import Scope, host_key, normalize_url
 
 __all__ = ["worker_main"]
@@ -166,6 +167,30 @@ class _BrokerClient:
             self._release = []
 
 
+class _RecentLinks:
+    """Links this worker already sent to the supervisor, the most recent ``2 * size`` of them.
+
+    Every page links to many pages the crawl already knows; sending each of them to be looked
+    up in the state store was most of the supervisor's work per page. Dropping repeats here
+    is safe because a link sent by a live worker is committed with its page (the lease stays
+    this worker's until the results arrive); a new worker process starts with an empty set.
+    """
+
+    def __init__(self, size: int = 32_768) -> None:
+        self._size = size
+        self._new: set[str] = set()
+        self._old: set[str] = set()
+
+    def add(self, url: str) -> bool:
+        """Remember ``url``; ``False`` if it was already sent recently."""
+        if url in self._new or url in self._old:
+            return False
+        self._new.add(url)
+        if len(self._new) >= self._size:
+            self._old, self._new = self._new, set()
+        return True
+
+
 class _PageContext(Context):
     def __init__(self, worker: _Worker, page: Page, outcome: Outcome) -> None:
         self.options = worker.plugin.options
@@ -196,7 +221,7 @@ class _PageContext(Context):
             or not self._worker.scope.allows(normalised)
         ):
             return False
-        if normalised not in self._enqueued:
+        if normalised not in self._enqueued and self._worker.sent_links.add(normalised):
             self._enqueued.add(normalised)
             self._outcome.links.append(Request(normalised, depth, 0, meta))
         return True
@@ -217,6 +242,7 @@ class _Worker:
         self.config = config
         self.plugin = plugin
         self.scope = Scope.from_spec(config.scope)
+        self.sent_links = _RecentLinks()
         self._channel = channel
         self._broker = _BrokerClient(channel.send_nowait)
         self._robots = None if config.ignore_robots else RobotsCache(self._want_robots)
@@ -333,14 +359,16 @@ class _Worker:
     # --- one request --------------------------------------------------------------------------
 
     async def _process(self, request: Request) -> None:
+        outcome = Outcome(url=request.url)
+        page = Page(url=request.url, depth=request.depth, response=None, meta=request.meta)
+        # The slot bounds requests on the wire (--concurrency), not pages waiting for a parse:
+        # holding it through the parse made the parse pool's queue cap the fetch rate.
         async with self._slots:
             task = asyncio.current_task()
             assert task is not None
             self._started.add(task)
             task.add_done_callback(self._started.discard)
-            outcome = Outcome(url=request.url)
-            fetched_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
-            page = Page(url=request.url, depth=request.depth, response=None, meta=request.meta)
+            page.fetched_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
             if request.attempt >= self.config.max_attempts:
                 # Every earlier attempt died with its worker: do not try a fourth crash.
                 page.error, page.error_detail = "worker_crashed", "its worker died on every try"
@@ -361,19 +389,18 @@ class _Worker:
                     outcome.error = page.error
                     self._add_result(outcome)
                     return
-                if page.error is None:
-                    await self._parse(page)
-            page.fetched_at = fetched_at
-            outcome.error = page.error
-            try:
-                await self.plugin.handle(page, _PageContext(self, page, outcome))
-            except Exception as exc:  # a plugin bug must not lose the page or kill the worker
-                log.exception("plugin %s failed on %s", self.plugin.name, request.url)
-                outcome.error = "plugin_error"
-                outcome.items.append(
-                    orjson.dumps({"url": request.url, "error": "plugin_error", "detail": repr(exc)})
-                )
-            self._add_result(outcome)
+        if page.error is None and page.response is not None:
+            await self._parse(page)
+        outcome.error = page.error
+        try:
+            await self.plugin.handle(page, _PageContext(self, page, outcome))
+        except Exception as exc:  # a plugin bug must not lose the page or kill the worker
+            log.exception("plugin %s failed on %s", self.plugin.name, request.url)
+            outcome.error = "plugin_error"
+            outcome.items.append(
+                orjson.dumps({"url": request.url, "error": "plugin_error", "detail": repr(exc)})
+            )
+        self._add_result(outcome)
 
     async def _fetch_robots(self, origin: str) -> None:
         url = origin + "/robots.txt"

@@ -16,13 +16,8 @@ import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from shoal.engine._ssrf import (
-    AddressPolicy,
-    PolicyResolver,
-    forbidden_cause,
-    is_forbidden_ip,
-    open_connector,
-)
+from shoal.engine._connector import PolicyResolver, open_connector
+from shoal.engine._ssrf import AddressPolicy, forbidden_cause, is_forbidden_ip
 from shoal.engine.errors import ForbiddenAddressError, UsageError
 
 

@@ -344,7 +344,9 @@ class SiteServer:
 
     def summary(self) -> dict[str, Any]:
         """What a benchmark reads after a run: load, politeness and duplicates as the server saw."""
-        counts = self.fetch_counts()
+        counts = collections.Counter(
+            (r.host, r.path, r.query) for r in self.log if r.path != "/robots.txt"
+        )
         hosts = sorted(self._states)
         return {
             "requests": len(self.log),
