@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint demo bench clean
+.PHONY: install test lint demo bench bench-quick bench-tools clean
 
 install: $(STAMP)
 
@@ -26,9 +26,19 @@ lint: install
 demo: install
 	$(BIN)/python bench/demo.py
 
-bench: install
+# The competitors (Scrapy, requests, matplotlib for the charts) go into .venv only, and wrk
+# from the system's packages when it can be installed; without it the server's ceiling is
+# measured with an aiohttp loop and results.md says so.
+bench-tools: install
 	$(BIN)/python -m pip install -q -r bench/requirements.txt
+	@command -v wrk >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+		&& apt-get install -y -qq wrk >/dev/null; } || echo "bench: wrk not installed"
+
+bench: bench-tools
 	$(BIN)/python bench/run.py
+
+bench-quick: bench-tools
+	$(BIN)/python bench/run.py --quick --out bench/out
 
 clean:
 	rm -rf $(VENV) build *.egg-info .lint demo-out

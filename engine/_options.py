@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import msgspec
-import psutil
 
 __all__ = ["CrawlOptions", "default_parse_processes", "default_workers"]
 
@@ -43,9 +43,9 @@ class CrawlOptions(msgspec.Struct, kw_only=True):
 
 def _usable_cpus() -> int:
     try:
-        return len(psutil.Process().cpu_affinity() or []) or (psutil.cpu_count() or 1)
-    except (AttributeError, psutil.Error):
-        return psutil.cpu_count() or 1
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def default_workers() -> int:

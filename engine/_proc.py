@@ -6,8 +6,9 @@ import contextlib
 import ctypes
 import os
 import signal
+import socket
 
-__all__ = ["die_with_parent", "ignore_stop_signals", "start_quiet_resource_tracker"]
+__all__ = ["die_with_parent", "ignore_stop_signals", "start_quiet_resource_tracker", "worker_entry"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -61,3 +62,11 @@ def start_quiet_resource_tracker() -> None:
             del os.environ["PYTHONWARNINGS"]
         else:
             os.environ["PYTHONWARNINGS"] = saved
+
+
+def worker_entry(config: bytes, sock: socket.socket) -> None:
+    """A worker process's target. It lives in this module, which imports next to nothing, so
+    that a spawned worker loads what it runs and not the supervisor's modules."""
+    from ._worker import worker_main
+
+    worker_main(config, sock)

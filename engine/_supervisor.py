@@ -61,7 +61,7 @@ from ._broker import LocalBroker, RateLimits
 from ._looplag import LoopLagMonitor
 from ._options import CrawlOptions, default_parse_processes, default_workers
 from ._plugins import load_plugin
-from ._proc import start_quiet_resource_tracker
+from ._proc import start_quiet_resource_tracker, worker_entry
 from ._sqlite_state import SQLiteState
 from ._ssrf import AddressPolicy
 from ._state import StateBackend
@@ -300,7 +300,7 @@ class Supervisor:
         slot.generation += 1
         slot.said_bye = False
         slot.process = self._mp.Process(
-            target=_worker_main,
+            target=worker_entry,
             args=(self._worker_configs[slot.id], child),
             name=f"shoal-worker-{slot.id}",
         )
@@ -656,13 +656,6 @@ def _seeds(plugin: Plugin, urls: list[str]) -> list[Request]:
     if not seeds:
         raise UsageError("give at least one start URL")
     return seeds
-
-
-def _worker_main(config: bytes, sock: socket.socket) -> None:
-    """The worker process's entry point, importing the worker (and aiohttp) only there."""
-    from ._worker import worker_main
-
-    worker_main(config, sock)
 
 
 def _granter(sup: Supervisor, slot: _Slot, token: int) -> Callable[[], None]:

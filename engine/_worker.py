@@ -248,7 +248,7 @@ class _Worker:
         self._robots = None if config.ignore_robots else RobotsCache(self._want_robots)
         self._fetcher = Fetcher(
             session,
-            permit=self._broker.permit,
+            permit=self._permit,
             robots=self._robots,
             scope=self.scope,
             user_agent=config.user_agent,
@@ -358,37 +358,46 @@ class _Worker:
 
     # --- one request --------------------------------------------------------------------------
 
+    @contextlib.asynccontextmanager
+    async def _permit(self, host: str) -> AsyncIterator[None]:
+        """The host's broker permit, then one of this worker's --concurrency slots.
+
+        In that order: a request waiting for a busy host must not hold a slot that a request
+        to an idle host could use (with many hosts and few slots, that starved the idle ones).
+        The slot covers the exchange on the wire only, not the wait for a parse.
+        """
+        async with self._broker.permit(host), self._slots:
+            task = asyncio.current_task()
+            if task is not None and task in self._active and task not in self._started:
+                self._started.add(task)
+                task.add_done_callback(self._started.discard)
+            yield
+
     async def _process(self, request: Request) -> None:
         outcome = Outcome(url=request.url)
         page = Page(url=request.url, depth=request.depth, response=None, meta=request.meta)
-        # The slot bounds requests on the wire (--concurrency), not pages waiting for a parse:
-        # holding it through the parse made the parse pool's queue cap the fetch rate.
-        async with self._slots:
-            task = asyncio.current_task()
-            assert task is not None
-            self._started.add(task)
-            task.add_done_callback(self._started.discard)
+        page.fetched_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+        if request.attempt >= self.config.max_attempts:
+            # Every earlier attempt died with its worker: do not try a fourth crash.
+            page.error, page.error_detail = "worker_crashed", "its worker died on every try"
+        else:
+            fetched = await self._fetcher.fetch(request)
             page.fetched_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
-            if request.attempt >= self.config.max_attempts:
-                # Every earlier attempt died with its worker: do not try a fourth crash.
-                page.error, page.error_detail = "worker_crashed", "its worker died on every try"
-            else:
-                fetched = await self._fetcher.fetch(request)
-                page.response = fetched.response
-                page.error, page.error_detail = fetched.error, fetched.detail
-                page.elapsed_ms = fetched.elapsed_ms
-                outcome.status = page.status
-                outcome.nbytes = len(fetched.response.body) if fetched.response else 0
-                if fetched.retry_at is not None:
-                    outcome.error = fetched.error
-                    outcome.retry_at = fetched.retry_at
-                    outcome.retry_after = fetched.retry_after
-                    self._add_result(outcome)
-                    return
-                if page.error == "robots_disallowed":
-                    outcome.error = page.error
-                    self._add_result(outcome)
-                    return
+            page.response = fetched.response
+            page.error, page.error_detail = fetched.error, fetched.detail
+            page.elapsed_ms = fetched.elapsed_ms
+            outcome.status = page.status
+            outcome.nbytes = len(fetched.response.body) if fetched.response else 0
+            if fetched.retry_at is not None:
+                outcome.error = fetched.error
+                outcome.retry_at = fetched.retry_at
+                outcome.retry_after = fetched.retry_after
+                self._add_result(outcome)
+                return
+            if page.error == "robots_disallowed":
+                outcome.error = page.error
+                self._add_result(outcome)
+                return
         if page.error is None and page.response is not None:
             await self._parse(page)
         outcome.error = page.error

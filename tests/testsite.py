@@ -355,6 +355,11 @@ class SiteServer:
             "max_per_second_per_host": {h: self.max_per_window(1.0, h) for h in hosts},
             "rate_per_host": {h: self._rate(h) for h in hosts},
             "duplicates": sum(n - 1 for n in counts.values() if n > 1),
+            # From the first request's arrival to the last response: the crawl as the server
+            # saw it, without the crawler's start-up and shut-down.
+            "span_s": max(r.end for r in self.log) - min(r.start for r in self.log)
+            if self.log
+            else 0.0,
         }
 
     def _rate(self, host: str) -> float:
