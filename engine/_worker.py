@@ -134,6 +134,10 @@ class _BrokerClient:
             # The grant may still arrive: give it back then, so the permit is never leaked.
             if self._waiting.pop(token, None) is not None:
                 self._abandoned.add(token)
+            elif fut.done() and not fut.cancelled():
+                # Granted in the same tick as the cancellation, before this task resumed.
+                self._release.append(token)
+                self._schedule()
             raise
         try:
             yield

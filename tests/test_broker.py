@@ -80,3 +80,28 @@ async def test_cancelled_acquire_leaks_nothing() -> None:
     await asyncio.sleep(0)
     assert broker.in_use("h") == 0
     assert broker.stats().waiting == 0
+
+
+async def test_worker_gives_back_a_permit_granted_as_its_request_is_cancelled() -> None:
+    # The worker's side of the broker: a grant that resolves the wait in the same tick as a
+    # cancellation (a shutdown, a timeout) must still be released, or the host loses a permit.
+    from shoal.engine._worker import _BrokerClient
+    from shoal.ipc.messages import Acquire, Release
+
+    sent: list[object] = []
+    client = _BrokerClient(sent.append)
+
+    async def request() -> None:
+        async with client.permit("a.example"):
+            raise AssertionError("the cancelled request must not run")
+
+    task = asyncio.create_task(request())
+    await asyncio.sleep(0)  # the request asks
+    await asyncio.sleep(0)  # the ask is flushed
+    (ask,) = [m for m in sent if isinstance(m, Acquire)]
+    client.on_grant(ask.tokens)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await asyncio.sleep(0)
+    released = [t for m in sent if isinstance(m, Release) for t in m.tokens]
+    assert released == ask.tokens
