@@ -185,6 +185,9 @@ class _RecentLinks:
         self._new: set[str] = set()
         self._old: set[str] = set()
 
+    def __contains__(self, url: str) -> bool:
+        return url in self._new or url in self._old
+
     def add(self, url: str) -> bool:
         """Remember ``url``; ``False`` if it was already sent recently."""
         if url in self._new or url in self._old:
@@ -217,6 +220,8 @@ class _PageContext(Context):
         meta: dict[str, Any] | None = None,
         normalized: bool = False,
     ) -> bool:
+        if normalized and base is None and url in self._worker.sent_links:
+            return True  # in scope and queued when it was sent: most links end here
         normalised = url if normalized and base is None else normalize_url(url, base)
         depth = self._page.depth + 1
         if (
@@ -231,7 +236,7 @@ class _PageContext(Context):
         return True
 
     def in_scope(self, url: str) -> bool:
-        return self._worker.scope.allows(url)
+        return url in self._worker.sent_links or self._worker.scope.allows(url)
 
 
 class _Worker:
