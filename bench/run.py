@@ -80,7 +80,9 @@ def asyncio_pair(urls: list[str], work: Path, limits: Limits) -> list[str]:
     return command
 
 
-def shoal(workers: int | None = None) -> Callable[[list[str], Path, Limits], list[str]]:
+def shoal(*extra: str) -> Callable[[list[str], Path, Limits], list[str]]:
+    """``shoal crawl`` with the scenario's limits; ``extra`` options after them."""
+
     def command(urls: list[str], work: Path, limits: Limits) -> list[str]:
         cmd = [SHOAL, "crawl", *urls, "-o", str(work / "out.jsonl"), "--quiet"]
         cmd += ["--state", str(work / "state.sqlite")]
@@ -91,9 +93,7 @@ def shoal(workers: int | None = None) -> Callable[[list[str], Path, Limits], lis
             cmd += ["--allow-private", host]
         if limits.rate:
             cmd += ["--rate", str(limits.rate)]
-        if workers:
-            cmd += ["--workers", str(workers)]
-        return cmd
+        return cmd + list(extra)
 
     return command
 
@@ -119,7 +119,7 @@ class Scenario:
     jitter_ms: float = 0.0
     prerender: bool = True
     crawl_hosts: int = 1  # how many of the hosts the crawlers start on
-    timeline: bool = False
+    timeline: bool = False  # sample memory and progress over time; one run is enough
     results: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
@@ -207,6 +207,16 @@ def scenarios(quick: bool) -> list[Scenario]:
                     hosts=2,
                 ),
                 shoal_default,
+                *(
+                    []
+                    if quick
+                    else [  # the defaults' evidence (docs/performance.md), in the same run
+                        Competitor("shoal_w2", "shoal --workers 2", shoal("--workers", "2")),
+                        Competitor(
+                            "shoal_p2", "shoal --parse-processes 2", shoal("--parse-processes", "2")
+                        ),
+                    ]
+                ),
             ],
         ),
         Scenario(
@@ -223,7 +233,7 @@ def scenarios(quick: bool) -> list[Scenario]:
                     "plain",
                     "plain loop (requests + lxml), first pages only",
                     plain,
-                    limits=Limits(40, 4, max_pages=30 if quick else 150, strict_per_host=True),
+                    limits=Limits(40, 4, max_pages=30 if quick else 100, strict_per_host=True),
                 ),
                 Competitor("scrapy", "Scrapy CrawlSpider", scrapy),
                 Competitor("asyncio", "asyncio baseline (1 process)", asyncio_baseline),
@@ -261,6 +271,8 @@ def run_scenario(scenario: Scenario, runs: int) -> None:
         jitter_ms=scenario.jitter_ms,
         prerender=scenario.prerender,
     ) as site:
+        if scenario.timeline:
+            runs = 1
         for n in range(runs):
             for competitor in scenario.competitors:
                 run = run_one(scenario, site, competitor)
@@ -303,10 +315,12 @@ def checks(done: dict[str, Scenario]) -> list[dict[str, Any]]:
             s = done["B"]
             ceiling_rate = len(s.hosts) * s.limits.per_host / (s.latency_ms / 1000)
             rate = med("B", "shoal", "pages_per_s")
+            crawling = med("B", "shoal", "served_per_s")
             check(
                 "B",
                 f">= 95% of the {ceiling_rate:.0f} pages/s politeness ceiling",
-                f"{rate / ceiling_rate:.0%}",
+                f"{rate / ceiling_rate:.0%} by the wall clock, "
+                f"{crawling / ceiling_rate:.0%} while crawling",
                 rate >= 0.95 * ceiling_rate,
             )
             worst = max(r["max_in_flight_per_host"] for r in s.results["shoal"])
@@ -369,6 +383,7 @@ def main() -> int:
         "scenarios": {
             key: {
                 "title": s.title,
+                "runs": len(next(iter(s.results.values()))),
                 "ceiling": getattr(s, "ceiling", None),
                 "competitors": {
                     c.key: {

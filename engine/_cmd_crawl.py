@@ -86,7 +86,7 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
         type=_number(int),
         default=0,
         metavar="N",
-        help="parse processes per worker (default: CPUs / workers)",
+        help="parse processes per worker (default: the CPUs the workers leave, shared, at least 1)",
     )
     g.add_argument(
         "--concurrency",
