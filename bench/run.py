@@ -120,6 +120,7 @@ class Scenario:
     prerender: bool = True
     crawl_hosts: int = 1  # how many of the hosts the crawlers start on
     timeline: bool = False  # sample memory and progress over time; one run is enough
+    min_runs: int = 1  # the headline scenario gets more runs: its ratios carry the most noise
     results: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
@@ -195,6 +196,7 @@ def scenarios(quick: bool) -> list[Scenario]:
             f"1 host x {a_pages:,} pages, no latency (CPU-bound)",
             hosts=["127.0.0.10", "127.0.0.11"],
             pages=a_pages,
+            min_runs=1 if quick else 5,
             limits=Limits(),
             competitors=[
                 Competitor("plain", "plain loop (requests + lxml)", plain),
@@ -271,8 +273,7 @@ def run_scenario(scenario: Scenario, runs: int) -> None:
         jitter_ms=scenario.jitter_ms,
         prerender=scenario.prerender,
     ) as site:
-        if scenario.timeline:
-            runs = 1
+        runs = 1 if scenario.timeline else max(runs, scenario.min_runs)
         for n in range(runs):
             for competitor in scenario.competitors:
                 run = run_one(scenario, site, competitor)

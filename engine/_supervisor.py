@@ -60,7 +60,7 @@ from ..plugins.api import Plugin
 from ._broker import LocalBroker, RateLimits
 from ._looplag import LoopLagMonitor
 from ._options import CrawlOptions, default_parse_processes, default_workers
-from ._plugins import load_plugin
+from ._plugins import load_plugin, resolve_plugin
 from ._proc import start_quiet_resource_tracker, worker_entry
 from ._sqlite_state import SQLiteState
 from ._ssrf import AddressPolicy
@@ -90,6 +90,8 @@ class _Slot:
     ready: bool = False
     said_bye: bool = False
     leases: dict[str, Request] = field(default_factory=dict)
+    #: The supervisor's end of a worker started ahead of the crawl, until the slot takes it.
+    spawned: socket.socket | None = None
     grants: list[int] = field(default_factory=list)
     grant_flush_scheduled: bool = False
     stats: WorkerStats | None = None
@@ -170,20 +172,29 @@ class Supervisor:
         AddressPolicy.parse(opts.allow_private)  # a malformed entry is a usage error, now
         # Loaded here too, so a plugin that cannot start fails once, not in every worker.
         seeds = _seeds(load_plugin(opts.plugin, opts.plugin_options), opts.urls)
+        # Workers get the plugin as module:Class and import it without an entry-point scan.
+        self._plugin_path = resolve_plugin(opts.plugin)
         start_urls = [seed.url for seed in seeds]
         self._scope = Scope.from_option(opts.scope, start_urls)
         workers = opts.workers or default_workers()
         self._worker_configs = self._make_configs(workers)
-        state_path, temp_dir = _state_path(opts.state)
         output = Path(opts.output) if opts.output else None
         if output is not None and str(output) == "-" and opts.resume:
             raise UsageError("--resume needs an output file (-o FILE), not standard output")
         config = {"plugin": opts.plugin, "scope": self._scope.to_spec()}
+        # Workers start now: their start-up (a spawn and its imports, a few hundred ms, most
+        # of a short crawl's start) overlaps with opening the state.
+        self._slots = [_Slot(i) for i in range(workers)]
+        start_quiet_resource_tracker()
+        for slot in self._slots:
+            slot.spawned = self._spawn(slot)
+        state_path, temp_dir = _state_path(opts.state)
         try:
             self._state = await SQLiteState.open(
                 state_path, output=output, resume=opts.resume, config=config
             )
         except BaseException:
+            await self._drop_spawned()
             if temp_dir is not None:
                 _remove_tree(temp_dir)
             raise
@@ -192,12 +203,11 @@ class Supervisor:
             added = await self._state.add(seeds)
             log.info("queued %d start URL(s) (%d new); %d workers", len(start_urls), added, workers)
             await self._state.flush_output()  # records a crashed run left in the outbox
-            self._slots = [_Slot(i) for i in range(workers)]
-            start_quiet_resource_tracker()
             with self._signal_handlers():
                 await self._run_workers()
             interrupted = self._stopped_by == "interrupted"
         finally:
+            await self._drop_spawned()
             stats = await self._final_stats(workers, state_path, output, temp_dir is not None)
             await self._state.aclose()
             if temp_dir is not None and not interrupted:
@@ -255,7 +265,7 @@ class Supervisor:
             msgspec.msgpack.encode(
                 WorkerConfig(
                     worker_id=i,
-                    plugin=opts.plugin,
+                    plugin=self._plugin_path,
                     plugin_options=opts.plugin_options,
                     scope=self._scope.to_spec(),
                     allow_private=opts.allow_private,
@@ -295,7 +305,8 @@ class Supervisor:
                 self._fail(ShoalError(f"worker {slot.id} dies at start; run with -v for why"))
                 return
 
-    async def _start_worker(self, slot: _Slot) -> None:
+    def _spawn(self, slot: _Slot) -> socket.socket:
+        """Start the slot's next worker process; the supervisor's end of its socket pair."""
         parent, child = socket.socketpair()
         slot.generation += 1
         slot.said_bye = False
@@ -306,8 +317,23 @@ class Supervisor:
         )
         slot.process.start()
         child.close()
-        slot.channel = await open_channel(parent, FromWorker)
         log.debug("worker %d started (pid %s)", slot.id, slot.process.pid)
+        return parent
+
+    async def _start_worker(self, slot: _Slot) -> None:
+        parent, slot.spawned = slot.spawned or self._spawn(slot), None
+        slot.channel = await open_channel(parent, FromWorker)
+
+    async def _drop_spawned(self) -> None:
+        """Stop workers started ahead that the crawl never took up (it failed to start)."""
+        for slot in self._slots:
+            if slot.spawned is None:
+                continue
+            slot.spawned.close()
+            slot.spawned = None
+            if slot.process is not None:
+                slot.process.kill()
+                await asyncio.get_running_loop().run_in_executor(None, slot.process.join, 5.0)
 
     async def _read_worker(self, slot: _Slot) -> None:
         assert slot.channel is not None
