@@ -55,7 +55,7 @@ def write_markdown(results: dict[str, Any], path: Path, charts: list[str]) -> No
         "",
         f"Measured {m['date']} on {m['cpus']} CPUs ({m['cpu_model'] or 'unknown model'}), "
         f"{m['memory_gb']} GB, Python {m['python']}, {m['platform']}.",
-        f"Mode: {results['mode']}; every figure is the median of {results['runs']} run(s), "
+        f"Mode: {results['mode']}; every figure is the median of the runs each heading gives, "
         "competitors taking turns; politeness columns are the worst run. pages/s is by the "
         "wall clock, process start and exit included; pages/s while crawling is requests over "
         "the span from the first request to the last response, as the server saw it. The site "
@@ -114,7 +114,7 @@ def write_charts(results: dict[str, Any], out: Path) -> list[str]:
         for ax, (key, scenario) in zip(axes[0], bars, strict=True):
             names = [c["name"].split(" (")[0] for c in scenario["competitors"].values()]
             rates = [c["median"]["pages_per_s"] for c in scenario["competitors"].values()]
-            colours = ["#1f77b4" if n == "shoal" else "#999999" for n in names]
+            colours = ["#1f77b4" if n.startswith("shoal") else "#999999" for n in names]
             ax.barh(names, rates, color=colours)
             for y, rate in enumerate(rates):
                 ax.text(rate, y, f" {rate:,.0f}", va="center", fontsize=8)
