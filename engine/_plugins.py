@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Mapping
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from ..plugins.api import Plugin
@@ -30,18 +31,23 @@ def available_plugins() -> dict[str, str]:
     return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
+@functools.cache
+def _entry_point(name: str) -> EntryPoint:
+    """The installed plugin called ``name``; looked up once per process (a scan of every
+    installed distribution: the supervisor both resolves and loads a third-party plugin)."""
+    matches = entry_points(group=ENTRY_POINT_GROUP, name=name)
+    if not matches:
+        known = ", ".join(sorted({*_BUILT_IN, *available_plugins()}))
+        raise PluginError(f"no plugin named {name!r} (installed: {known})")
+    return next(iter(matches))
+
+
 def resolve_plugin(spec: str) -> str:
     """``module:Class`` for a plugin name or spec; what the supervisor passes to its workers,
     so that they import the plugin directly."""
     if ":" in spec:
         return spec
-    if spec in _BUILT_IN:
-        return _BUILT_IN[spec]
-    matches = entry_points(group=ENTRY_POINT_GROUP, name=spec)
-    if not matches:
-        known = ", ".join(sorted({*_BUILT_IN, *available_plugins()}))
-        raise PluginError(f"no plugin named {spec!r} (installed: {known})")
-    return str(next(iter(matches)).value)
+    return _BUILT_IN.get(spec) or str(_entry_point(spec).value)
 
 
 def plugin_class(spec: str) -> type[Plugin]:
@@ -55,12 +61,9 @@ def plugin_class(spec: str) -> type[Plugin]:
         except (ImportError, AttributeError) as exc:
             raise PluginError(f"cannot load plugin {spec!r}: {exc}") from exc
     else:
-        matches = entry_points(group=ENTRY_POINT_GROUP, name=spec)
-        if not matches:
-            known = ", ".join(sorted({*_BUILT_IN, *available_plugins()}))
-            raise PluginError(f"no plugin named {spec!r} (installed: {known})")
+        entry_point = _entry_point(spec)
         try:
-            target = next(iter(matches)).load()
+            target = entry_point.load()
         except Exception as exc:  # a broken third-party package: say which one
             raise PluginError(f"plugin {spec!r} failed to load: {exc!r}") from exc
     if not (isinstance(target, type) and issubclass(target, Plugin)):

@@ -190,7 +190,7 @@ class _RecentLinks:
 
     def add(self, url: str) -> bool:
         """Remember ``url``; ``False`` if it was already sent recently."""
-        if url in self._new or url in self._old:
+        if url in self:
             return False
         self._new.add(url)
         if len(self._new) >= self._size:
@@ -204,7 +204,6 @@ class _PageContext(Context):
         self._worker = worker
         self._page = page
         self._outcome = outcome
-        self._enqueued: set[str] = set()
 
     def emit(self, item: Any) -> None:
         if isinstance(item, msgspec.Struct):
@@ -230,8 +229,8 @@ class _PageContext(Context):
             or not self._worker.scope.allows(normalised)
         ):
             return False
-        if normalised not in self._enqueued and self._worker.sent_links.add(normalised):
-            self._enqueued.add(normalised)
+        # Also drops a page's own repeats: they were added a moment ago.
+        if self._worker.sent_links.add(normalised):
             self._outcome.links.append(Request(normalised, depth, 0, meta))
         return True
 
@@ -385,13 +384,11 @@ class _Worker:
     async def _process(self, request: Request) -> None:
         outcome = Outcome(url=request.url)
         page = Page(url=request.url, depth=request.depth, response=None, meta=request.meta)
-        page.fetched_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
         if request.attempt >= self.config.max_attempts:
             # Every earlier attempt died with its worker: do not try a fourth crash.
             page.error, page.error_detail = "worker_crashed", "its worker died on every try"
         else:
             fetched = await self._fetcher.fetch(request)
-            page.fetched_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
             page.response = fetched.response
             page.error, page.error_detail = fetched.error, fetched.detail
             page.elapsed_ms = fetched.elapsed_ms
@@ -407,6 +404,7 @@ class _Worker:
                 outcome.error = page.error
                 self._add_result(outcome)
                 return
+        page.fetched_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
         if page.error is None and page.response is not None:
             await self._parse(page)
         outcome.error = page.error
