@@ -331,14 +331,9 @@ class SiteServer:
         return (self._states[host] if host else self._overall).max_in_flight
 
     def max_per_window(self, window_s: float = 1.0, host: str | None = None) -> int:
-        starts = sorted(r.start for r in self.log if host is None or r.host == host)
-        best = 0
-        j = 0
-        for i, t in enumerate(starts):
-            while starts[j] <= t - window_s:
-                j += 1
-            best = max(best, i - j + 1)
-        return best
+        return _busiest_window(
+            sorted(r.start for r in self.log if host is None or r.host == host), window_s
+        )
 
     # --- serving ------------------------------------------------------------------------------
 
@@ -347,13 +342,18 @@ class SiteServer:
         counts = collections.Counter(
             (r.host, r.path, r.query) for r in self.log if r.path != "/robots.txt"
         )
+        starts: dict[str, list[float]] = collections.defaultdict(list)
+        for r in self.log:  # logged as responses end: sorted by start below
+            starts[r.host].append(r.start)
+        for times in starts.values():
+            times.sort()
         hosts = sorted(self._states)
         return {
             "requests": len(self.log),
             "max_in_flight": self.max_in_flight(),
             "max_in_flight_per_host": {h: self._states[h].max_in_flight for h in hosts},
-            "max_per_second_per_host": {h: self.max_per_window(1.0, h) for h in hosts},
-            "rate_per_host": {h: self._rate(h) for h in hosts},
+            "max_per_second_per_host": {h: _busiest_window(starts[h], 1.0) for h in hosts},
+            "rate_per_host": {h: _rate(starts[h]) for h in hosts},
             "duplicates": sum(n - 1 for n in counts.values() if n > 1),
             # From the first request's arrival to the last response: the crawl as the server
             # saw it, without the crawler's start-up and shut-down.
@@ -361,12 +361,6 @@ class SiteServer:
             if self.log
             else 0.0,
         }
-
-    def _rate(self, host: str) -> float:
-        """Requests per second on ``host`` between its first and its last request."""
-        starts = [r.start for r in self.log if r.host == host]
-        span = max(starts) - min(starts) if len(starts) > 1 else 0.0
-        return (len(starts) - 1) / span if span else 0.0
 
     def reset(self) -> None:
         self.log.clear()
@@ -515,6 +509,23 @@ def serve_in_subprocess(*args: str) -> Iterator[list[str]]:
             site.wait()
 
 
+def _busiest_window(starts: list[float], window_s: float) -> int:
+    """The most of these (sorted) request start times inside any window of ``window_s``."""
+    best = 0
+    j = 0
+    for i, t in enumerate(starts):
+        while starts[j] <= t - window_s:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
+def _rate(starts: list[float]) -> float:
+    """Requests per second between the first and the last of these (sorted) start times."""
+    span = starts[-1] - starts[0] if len(starts) > 1 else 0.0
+    return (len(starts) - 1) / span if span else 0.0
+
+
 def _redirect(status: int, location: str) -> web.Response:
     return web.Response(status=status, headers={"Location": location})
 
@@ -526,7 +537,6 @@ async def _main(args: argparse.Namespace) -> None:
         latency_ms=args.latency_ms,
         jitter_ms=args.jitter_ms,
         faults=args.faults,
-        cache_pages=max(args.pages, 2048) if args.prerender else 2048,
     )
     hosts = args.hosts.split(",") if args.hosts else None
     stop = asyncio.Event()
