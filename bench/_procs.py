@@ -8,6 +8,7 @@ is sampled: the sum over the whole process tree, every ``every`` seconds.
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -60,6 +61,8 @@ def measure(
         began = time.perf_counter()
         popen = subprocess.Popen(list(command), stdout=stdout, stderr=stderr)
         proc = psutil.Process(popen.pid)
+        # Readable when the process exits: the wall time is taken then, not at the next sample.
+        exited = os.pidfd_open(popen.pid)
         samples: list[Sample] = []
         peak = 0
         next_probe = 0.0
@@ -78,7 +81,8 @@ def measure(
                 samples.append(Sample(now, rss, extra))
             if now > timeout:
                 popen.kill()
-            time.sleep(every)
+            select.select([exited], [], [], every)
+        os.close(exited)
         popen.returncode = os.waitstatus_to_exitcode(status)
     return Measured(
         returncode=popen.returncode,

@@ -45,6 +45,9 @@ async def acrawl(
 ) -> CrawlResult:
     """Crawl from ``urls`` and return when done. Options are :class:`CrawlOptions` fields.
 
+    ``progress`` is called on the crawl's event loop every half second, and once more with the
+    final figures when the crawl ends (so it is called even for a crawl shorter than that).
+
     Example::
 
         result = await shoal.acrawl("https://docs.example.org/", output="pages.jsonl",

@@ -20,8 +20,10 @@ import collections
 import contextlib
 import multiprocessing
 import os
+import sys
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -29,16 +31,46 @@ import psutil
 
 from ._proc import die_with_parent, ignore_stop_signals
 
-__all__ = ["ParseCrashedError", "ParsePool"]
+__all__ = ["ParseCrashedError", "ParsePool", "fork_parse_processes"]
 
 
 class ParseCrashedError(Exception):
     """The page's parse process died while parsing it, on its own, after a restart."""
 
 
-def _pool_init() -> None:
+def _pool_init(close_fds: tuple[int, ...] = ()) -> None:
     die_with_parent()
     ignore_stop_signals()
+    # A forked parse process inherits its worker's descriptors; holding the worker's channel
+    # to the supervisor open would hide the worker's death from the supervisor. The objects
+    # that own these fds are never collected here: the process ends with os._exit.
+    for fd in close_fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def fork_parse_processes(processes: int, *, close_fds: tuple[int, ...] = ()) -> Executor | None:
+    """Start a worker's parse processes by forking it, or ``None`` where that is not safe.
+
+    A spawned parse process starts a new interpreter and imports lxml and the plugin again
+    (about 0.2 s of CPU each, while the worker's first pages wait for their parse: the crawl
+    cannot grow until the start page's links are known). A forked one is ready at once and
+    shares the imported modules' memory. Forking is safe only while this process has a single
+    thread and no event loop, so the worker calls this first thing; restarts after a crash
+    spawn. ``close_fds`` are closed in the children.
+    """
+    if sys.platform != "linux" or threading.active_count() != 1:
+        return None
+    executor = ProcessPoolExecutor(
+        max_workers=processes,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_pool_init,
+        initargs=(close_fds,),
+    )
+    # With "fork", the first submit forks every process before the executor's own thread
+    # starts (CPython 3.11+), so each fork copies this single thread.
+    executor.submit(os.getpid)
+    return executor
 
 
 def _run_batch(fn: Callable[[Any], Any], items: list[Any]) -> list[tuple[bool, Any]]:
@@ -70,11 +102,14 @@ class _Job:
 class ParsePool:
     """Use as ``async with ParsePool(n) as pool: result = await pool.parse(fn, item)``."""
 
-    def __init__(self, processes: int, *, max_batch: int = 16) -> None:
+    def __init__(
+        self, processes: int, *, max_batch: int = 16, started: Executor | None = None
+    ) -> None:
+        """``started``: processes already running (from :func:`fork_parse_processes`)."""
         self.processes = processes
         self.max_batch = max_batch
         self.restarts = 0
-        self._executor: ProcessPoolExecutor | None = None
+        self._executor: Executor | None = started
         self._generation = 0
         self._pending: list[_Job] = []
         # Invariant: a job is pending, in flight, quarantined, or done; never two.
@@ -86,11 +121,12 @@ class ParsePool:
         self._warming: asyncio.Future[list[int]] | None = None
 
     async def __aenter__(self) -> ParsePool:
-        # Not waited for: the processes start (a spawn and their imports, a few hundred ms)
-        # while the worker says hello and fetches its first pages; those pages' parses queue.
-        self._warming = self._start()
-        # A pool that cannot start shows in the first parse (the pool breaks, is restarted).
-        self._warming.add_done_callback(_consume)
+        if self._executor is None:
+            # Not waited for: the processes start (a spawn and their imports, a few hundred
+            # ms) while the worker says hello and fetches its first pages; their parses queue.
+            self._warming = self._start()
+            # A pool that cannot start shows in the first parse (it breaks, is restarted).
+            self._warming.add_done_callback(_consume)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -229,6 +229,8 @@ class Supervisor:
             await self._commits.put(None)
             await committer
             reporter.cancel()
+            if self._progress_cb is not None:
+                self._progress_cb(self.progress())  # the final figures, every result committed
             lag.cancel()
 
     async def _stop_workers(self, slot_tasks: list[asyncio.Task[None]]) -> None:

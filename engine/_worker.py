@@ -1,9 +1,10 @@
 """A worker process: a uvloop event loop for I/O and a process pool for parsing.
 
-The supervisor starts it with :func:`worker_main`. The worker says ``Hello`` only once its HTTP
-session is open and every parse process has started, takes ``Lease`` batches, fetches each
-request (robots.txt, broker permit, redirects), hands HTML to the plugin's ``parse`` in the
-process pool, runs the plugin's ``handle`` on the loop, and sends ``Results`` back in batches.
+The supervisor starts it through :func:`._proc.worker_entry`, which forks the parse processes
+first. The worker says ``Hello`` once its HTTP session is open, takes ``Lease`` batches,
+fetches each request (robots.txt, broker permit, redirects), hands HTML to the plugin's
+``parse`` in the process pool, runs the plugin's ``handle`` on the loop, and sends ``Results``
+back in batches.
 Nothing CPU-heavy runs on the loop: the worst loop lag seen is reported in ``WorkerStats``.
 """
 
@@ -17,6 +18,7 @@ import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor
 from typing import Any
 
 import aiohttp
@@ -49,7 +51,6 @@ from ._fetcher import Fetcher, RetryPolicy
 from ._looplag import LoopLagMonitor
 from ._parsepool import ParseCrashedError, ParsePool
 from ._plugins import load_plugin
-from ._proc import die_with_parent, ignore_stop_signals
 from ._robots import ROBOTS_MAX_BYTES, RobotsCache, robots_policy
 from ._ssrf import AddressPolicy, forbidden_cause
 from ._urls import Scope, host_key, normalize_url
@@ -63,24 +64,22 @@ _RESULT_DELAY = 0.005
 _STATS_EVERY = 1.0
 
 
-def worker_main(config_bytes: bytes, sock: socket.socket) -> None:
-    """Entry point of a worker process (spawned, so nothing is inherited but these arguments)."""
-    die_with_parent()
-    ignore_stop_signals()
-    config = msgspec.msgpack.decode(config_bytes, type=WorkerConfig)
+def worker_main(config: WorkerConfig, sock: socket.socket, parse_pool: Executor | None) -> None:
+    """Run a worker process (from :func:`._proc.worker_entry`); ``parse_pool``: its parse
+    processes if they were started already."""
     logging.basicConfig(
         level=config.log_level,
         format=f"shoal[worker {config.worker_id}] %(levelname)s %(message)s",
     )
     import uvloop
 
-    uvloop.run(_serve(config, sock))
+    uvloop.run(_serve(config, sock, parse_pool))
 
 
-async def _serve(config: WorkerConfig, sock: socket.socket) -> None:
+async def _serve(config: WorkerConfig, sock: socket.socket, parse_pool: Executor | None) -> None:
     channel: Channel[FromSupervisor] = await open_channel(sock, FromSupervisor)
     try:
-        async with _open_worker(config, channel) as worker:
+        async with _open_worker(config, channel, parse_pool) as worker:
             await worker.serve()
     finally:
         await channel.aclose()
@@ -88,7 +87,7 @@ async def _serve(config: WorkerConfig, sock: socket.socket) -> None:
 
 @contextlib.asynccontextmanager
 async def _open_worker(
-    config: WorkerConfig, channel: Channel[FromSupervisor]
+    config: WorkerConfig, channel: Channel[FromSupervisor], parse_pool: Executor | None
 ) -> AsyncIterator[_Worker]:
     plugin = load_plugin(config.plugin, config.plugin_options)
     connector = open_connector(
@@ -104,7 +103,7 @@ async def _open_worker(
         aiohttp.ClientSession(
             connector=connector, timeout=timeout, headers=headers, auto_decompress=True
         ) as session,
-        ParsePool(config.parse_processes) as pool,
+        ParsePool(config.parse_processes, started=parse_pool) as pool,
     ):
         yield _Worker(config, channel, session, plugin, pool)
 

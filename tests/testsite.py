@@ -354,12 +354,19 @@ class SiteServer:
             "max_in_flight_per_host": {h: self._states[h].max_in_flight for h in hosts},
             "max_per_second_per_host": {h: _busiest_window(starts[h], 1.0) for h in hosts},
             "rate_per_host": {h: _rate(starts[h]) for h in hosts},
+            # Time-weighted requests in flight from the host's first request to its last
+            # response: how well a crawler used a per-host limit.
+            "mean_in_flight_per_host": {h: _mean_in_flight(self.log, h) for h in hosts},
             "duplicates": sum(n - 1 for n in counts.values() if n > 1),
             # From the first request's arrival to the last response: the crawl as the server
             # saw it, without the crawler's start-up and shut-down.
             "span_s": max(r.end for r in self.log) - min(r.start for r in self.log)
             if self.log
             else 0.0,
+            # CLOCK_MONOTONIC is one clock for every process of the machine: a harness that
+            # notes it when it starts a crawler can tell start-up and shut-down apart.
+            "first_start": min((r.start for r in self.log), default=0.0),
+            "last_end": max((r.end for r in self.log), default=0.0),
         }
 
     def reset(self) -> None:
@@ -380,6 +387,8 @@ class SiteServer:
         # Benchmark controls, served only with control=True and never logged as crawl traffic.
         if command == "stats":
             return web.json_response(self.summary())
+        if command == "log":  # for looking closer at one run: (host, path, start, end) each
+            return web.json_response([(r.host, r.path, r.start, r.end) for r in self.log])
         if command == "count":
             return web.json_response({"requests": len(self.log)})
         if command == "reset":
@@ -507,6 +516,14 @@ def serve_in_subprocess(*args: str) -> Iterator[list[str]]:
         except subprocess.TimeoutExpired:
             site.kill()
             site.wait()
+
+
+def _mean_in_flight(log: list[LogRecord], host: str) -> float:
+    records = [r for r in log if r.host == host]
+    if not records:
+        return 0.0
+    span = max(r.end for r in records) - min(r.start for r in records)
+    return sum(r.end - r.start for r in records) / span if span > 0 else 0.0
 
 
 def _busiest_window(starts: list[float], window_s: float) -> int:
