@@ -43,6 +43,10 @@ async def test_site_reports_duplicates_in_flight_and_windows_per_host() -> None:
     assert stats["max_in_flight_per_host"] == {host_a: 3, host_b: 1}
     assert stats["max_per_second_per_host"] == {host_a: 3, host_b: 1}
     assert 0.1 <= stats["span_s"] < 1.0
+    assert stats["last_end"] - stats["first_start"] == stats["span_s"]
+    # Host a had three requests of ~100 ms at once, host b one: time-weighted, ~3 and 1.
+    assert 2.5 < stats["mean_in_flight_per_host"][host_a] <= 3.0
+    assert 0.9 < stats["mean_in_flight_per_host"][host_b] <= 1.0
 
 
 async def test_site_reset_starts_a_new_run() -> None:
