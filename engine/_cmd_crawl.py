@@ -132,6 +132,14 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
         help="cut responses off past this size while streaming (default 10MB)",
     )
     g.add_argument(
+        "--min-rate",
+        type=_number(float, zero_ok=True),
+        default=d.min_rate,
+        metavar="BYTES_PER_S",
+        help="give up on a body that arrives slower than this, judged over 5 s "
+        f"(default {d.min_rate:g}; 0: no minimum)",
+    )
+    g.add_argument(
         "--retries",
         type=_number(int, zero_ok=True),
         default=d.retries,
@@ -204,6 +212,7 @@ def options_from_args(args: argparse.Namespace, **extra: Any) -> CrawlOptions:
         user_agent=args.user_agent,
         timeout=args.timeout,
         max_bytes=args.max_bytes,
+        min_rate=args.min_rate,
         retries=args.retries,
         allow_private=list(args.allow_private),
         ignore_robots=args.ignore_robots,

@@ -23,11 +23,14 @@ from ..plugins.api import Response
 from ._robots import RobotsCache
 from ._ssrf import forbidden_cause
 from ._urls import Scope, host_key, normalize_url, origin_of
-from .errors import ResponseTooLargeError
+from .errors import ResponseTooLargeError, TooSlowError
 
 __all__ = ["Fetched", "Fetcher", "RetryPolicy"]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+#: --min-rate is judged over this many seconds: each ``min_rate * _RATE_WINDOW`` bytes of a
+#: body must come within this long of the previous such share (curl's --speed-time, fixed).
+RATE_WINDOW = 5.0
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -73,6 +76,7 @@ class Fetcher:
         max_bytes: int,
         max_redirects: int,
         retry: RetryPolicy,
+        min_rate: float = 0.0,
     ) -> None:
         self._session = session
         self._permit = permit
@@ -81,6 +85,7 @@ class Fetcher:
         self._user_agent = user_agent
         self._timeout = timeout
         self._max_bytes = max_bytes
+        self._min_rate = min_rate
         self._max_redirects = max_redirects
         self._retry = retry
         self._rng = random.Random()
@@ -107,6 +112,8 @@ class Fetcher:
             except ResponseTooLargeError as exc:
                 cut = exc.response if isinstance(exc.response, Response) else None
                 return Fetched(response=cut, error=exc.kind, detail=str(exc))
+            except TooSlowError as exc:
+                return self._retry_or_fail(request, None, exc.kind, str(exc))
             except TimeoutError:
                 return self._retry_or_fail(
                     request, None, "timeout", f"no response in {self._timeout:g} s"
@@ -173,12 +180,29 @@ class Fetcher:
             raise ResponseTooLargeError(f"Content-Length {declared} is over --max-bytes {limit}")
         parts: list[bytes] = []
         total = 0
-        async for chunk in chunks:
-            total += len(chunk)
-            if total > limit:
-                # Stop reading here: leaving the response context closes the connection.
-                raise ResponseTooLargeError(f"body passed --max-bytes {limit}")
-            parts.append(chunk)
+        # The total timeout bounds a trickle too, but only after holding a connection and a
+        # host's permit for all of it: below --min-rate the body is given up early.
+        share = self._min_rate * RATE_WINDOW
+        loop = asyncio.get_running_loop()
+        owed = 0.0
+        try:
+            async with asyncio.timeout(RATE_WINDOW if share else None) as window:
+                async for chunk in chunks:
+                    total += len(chunk)
+                    if total > limit:
+                        # Stop reading here: leaving the response context closes the connection.
+                        raise ResponseTooLargeError(f"body passed --max-bytes {limit}")
+                    parts.append(chunk)
+                    owed += len(chunk)
+                    if share and owed >= share:
+                        owed = 0.0
+                        window.reschedule(loop.time() + RATE_WINDOW)
+        except TimeoutError:
+            if share and window.expired():
+                raise TooSlowError(
+                    f"body slower than --min-rate {self._min_rate:g} bytes/s ({total} bytes read)"
+                ) from None
+            raise
         return b"".join(parts)
 
     def _retry_or_fail(

@@ -33,6 +33,7 @@ class CrawlOptions(msgspec.Struct, kw_only=True):
     timeout: float = 30.0
     connect_timeout: float = 10.0
     max_bytes: int = 10_000_000
+    min_rate: float = 100.0  # bytes/s a body must keep up (over 5 s windows); 0: no minimum
     max_redirects: int = 10
     retries: int = 3
     allow_private: list[str] = msgspec.field(default_factory=list)

@@ -277,6 +277,7 @@ class Supervisor:
                     timeout=opts.timeout,
                     connect_timeout=min(opts.connect_timeout, opts.timeout),
                     max_bytes=opts.max_bytes,
+                    min_rate=opts.min_rate,
                     max_redirects=opts.max_redirects,
                     max_attempts=opts.retries + 1,
                     max_depth=opts.max_depth,

@@ -261,6 +261,7 @@ class _Worker:
             user_agent=config.user_agent,
             timeout=config.timeout,
             max_bytes=config.max_bytes,
+            min_rate=config.min_rate,
             max_redirects=config.max_redirects,
             retry=RetryPolicy(max_attempts=config.max_attempts),
         )

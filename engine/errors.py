@@ -10,6 +10,7 @@
     ├── FetchError                  one request failed; recorded on the page, the crawl goes on
     │   ├── ForbiddenAddressError   the SSRF rule refused the address (also an OSError, see below)
     │   ├── ResponseTooLargeError   the body went past --max-bytes while streaming
+    │   ├── TooSlowError            the body came slower than --min-rate
     │   ├── RedirectError           too many redirects, or a hop left the scope
     │   └── RobotsDisallowedError   robots.txt forbids the URL for our user agent
     ├── PluginError                 a plugin could not be loaded or failed in its own code
@@ -36,6 +37,7 @@ __all__ = [
     "RobotsDisallowedError",
     "ShoalError",
     "StateError",
+    "TooSlowError",
     "UsageError",
     "WorkerCrashedError",
 ]
@@ -85,6 +87,13 @@ class ResponseTooLargeError(FetchError):
 
     kind = "too_large"
     response: object = None
+
+
+class TooSlowError(FetchError):
+    """The body arrived slower than ``--min-rate`` bytes/s (a trickle that would hold a
+    connection until the total timeout)."""
+
+    kind = "too_slow"
 
 
 class RedirectError(FetchError):

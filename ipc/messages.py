@@ -94,6 +94,7 @@ class WorkerConfig(msgspec.Struct, frozen=True):
     ignore_robots: bool
     parse_processes: int
     log_level: int
+    min_rate: float = 0.0
 
 
 # --- worker → supervisor -------------------------------------------------------------------

@@ -40,6 +40,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from ..engine._charset import decode_html
 from ..engine._urls import normalize_url
 from ..engine.errors import NotConfigured
 
@@ -60,6 +61,12 @@ class Response(msgspec.Struct, frozen=True):
     body: bytes
     content_type: str = ""
     charset: str | None = None
+
+    def text(self) -> str:
+        """The body as text, decoded as browsers do: a byte order mark, else the header's
+        charset, else a ``<meta>`` charset, else UTF-8 if it decodes, else windows-1252.
+        Parse HTML from this, not from ``body``: lxml given bytes guesses by itself."""
+        return decode_html(self.body, self.charset)
 
 
 class Seed(msgspec.Struct, frozen=True):

@@ -22,7 +22,7 @@ class PageLinks(msgspec.Struct, frozen=True):
 def parse_links(response: Response) -> PageLinks:
     """Title and links of an HTML page, resolved against ``<base href>`` when the page has one."""
     try:
-        root = html.document_fromstring(response.body)
+        root = html.document_fromstring(response.text())
     except (etree.ParserError, ValueError):
         # Empty or undecodable documents have no links; that is a fact about the page, not a bug.
         return PageLinks(title=None, links=[])
