@@ -56,11 +56,12 @@ def write_markdown(results: dict[str, Any], path: Path, charts: list[str]) -> No
         f"Measured {m['date']} on {m['cpus']} CPUs ({m['cpu_model'] or 'unknown model'}), "
         f"{m['memory_gb']} GB, Python {m['python']}, {m['platform']}.",
         f"Mode: {results['mode']}; every figure is the median of the runs each heading gives, "
-        "competitors taking turns; politeness columns are the worst run. pages/s is by the "
-        "wall clock, process start and exit included; pages/s while crawling is requests over "
-        "the span from the first request to the last response, as the server saw it. The site "
-        "server runs on the same machine and its CPU is part of the load. Produced by "
-        "`make bench` (`python bench/run.py`); raw figures in results.json.",
+        "competitors taking turns (each round starting with the next); politeness columns are "
+        "the worst run. pages/s is by the wall clock, process start and exit included; "
+        "pages/s while crawling is requests over the span from the first request to the last "
+        "response, as the server saw it. The site server runs on the same machine and its CPU "
+        "is part of the load. Produced by `make bench` (`python bench/run.py`); raw figures in "
+        "results.json.",
         "",
         "## Targets",
         "",

@@ -74,6 +74,37 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"follow links at most N steps from a start URL (default {d.max_depth})",
     )
+    t = p.add_argument_group("crawler traps (0 turns a limit off)")
+    t.add_argument(
+        "--max-url-length",
+        type=_number(int, zero_ok=True),
+        default=d.max_url_length,
+        metavar="N",
+        help=f"do not follow links longer than N characters (default {d.max_url_length})",
+    )
+    t.add_argument(
+        "--max-path-repeats",
+        type=_number(int, zero_ok=True),
+        default=d.max_path_repeats,
+        metavar="N",
+        help="do not follow links in which one path segment occurs more than N times "
+        f"(default {d.max_path_repeats})",
+    )
+    t.add_argument(
+        "--max-pages-per-host",
+        type=_number(int, zero_ok=True),
+        default=d.max_pages_per_host,
+        metavar="N",
+        help="admit at most N URLs per host (default: no limit beyond --max-pages)",
+    )
+    t.add_argument(
+        "--max-pages-per-pattern",
+        type=_number(int, zero_ok=True),
+        default=d.max_pages_per_pattern,
+        metavar="N",
+        help="admit at most N URLs per host and path pattern, digits counting as one "
+        f"(/cal/2031/07/ is /cal/0/0/; default {d.max_pages_per_pattern})",
+    )
     g.add_argument(
         "--workers",
         type=_number(int),
@@ -202,6 +233,10 @@ def options_from_args(args: argparse.Namespace, **extra: Any) -> CrawlOptions:
         scope=args.scope,
         max_pages=args.max_pages,
         max_depth=args.max_depth,
+        max_url_length=args.max_url_length,
+        max_path_repeats=args.max_path_repeats,
+        max_pages_per_host=args.max_pages_per_host,
+        max_pages_per_pattern=args.max_pages_per_pattern,
         workers=args.workers,
         parse_processes=args.parse_processes,
         concurrency=args.concurrency,
@@ -285,6 +320,11 @@ def format_summary(stats: CrawlStats) -> str:
         f"  status: {counts(stats.status_counts)}",
         f"  errors: {counts(stats.errors)}   retries: {stats.retries}   "
         f"robots.txt disallowed: {stats.robots_disallowed}",
+        *(
+            [f"  links not followed (crawler-trap limits): {counts(stats.links_skipped)}"]
+            if stats.links_skipped
+            else []
+        ),
         f"  workers: {stats.workers} ({stats.worker_restarts} restarts)   "
         f"loop lag max: workers {stats.loop_lag_max_ms:.1f} ms, "
         f"supervisor {stats.supervisor_loop_lag_max_ms:.1f} ms",

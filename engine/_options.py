@@ -22,6 +22,11 @@ class CrawlOptions(msgspec.Struct, kw_only=True):
     scope: str | None = None
     max_pages: int = 100_000
     max_depth: int = 50
+    # Crawler traps (engine/_traps.py); 0 turns a limit off.
+    max_url_length: int = 2048  # characters, normalised; sitemaps allow less than 2,048
+    max_path_repeats: int = 3  # times one path segment may occur (/a/b/a/b/a/b/...)
+    max_pages_per_host: int = 0  # URLs admitted per host; 0: only --max-pages applies
+    max_pages_per_pattern: int = 10_000  # per host + path with digits as 0 (+ "?" if a query)
     workers: int = 0  # 0: chosen from the CPUs this process may use
     parse_processes: int = 0  # per worker; 0: (CPUs - workers) / workers, at least 1
     concurrency: int = 16  # requests in flight per worker

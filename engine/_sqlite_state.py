@@ -29,15 +29,16 @@ import msgspec
 import orjson
 
 from ..ipc.messages import Outcome, Request
-from ._state import CommitSummary, StateCounts
+from ._state import Caps, CommitSummary, StateCounts
 from ._stats import Tally
+from ._traps import pattern_key
 from ._urls import host_key, url_fingerprint
 from .errors import OutputError, StateError
 
 __all__ = ["SQLiteState"]
 
 _SCHEMA_VERSION = 1
-_QUEUED, _LEASED, _DONE = 0, 1, 2
+_QUEUED, _LEASED, _DONE, _CAPPED = 0, 1, 2, 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;
@@ -56,6 +57,9 @@ CREATE TABLE IF NOT EXISTS urls (
 -- The frontier: per host, breadth-first (depth), then first-seen order.
 CREATE INDEX IF NOT EXISTS urls_frontier ON urls (host, depth, id) WHERE state = 0;
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, item BLOB NOT NULL);
+-- URLs admitted per host and per path pattern, for the crawler-trap caps (engine/_traps.py);
+-- the key is the fingerprint of "h <host>" or "p <pattern>".
+CREATE TABLE IF NOT EXISTS admitted (key BLOB PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 """
 
 T = TypeVar("T")
@@ -66,9 +70,10 @@ _meta_decoder = msgspec.msgpack.Decoder(dict[str, Any])
 class SQLiteState:
     """Crawl state in one SQLite file. Open with :meth:`open`, close with :meth:`aclose`."""
 
-    def __init__(self, path: Path, output: Path | None) -> None:
+    def __init__(self, path: Path, output: Path | None, caps: Caps | None = None) -> None:
         self.path = path
         self._output_path = output
+        self._caps = caps or Caps()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shoal-state")
         self._conn: sqlite3.Connection | None = None
         self._lock_fd: int | None = None
@@ -90,13 +95,14 @@ class SQLiteState:
         output: Path | None,
         resume: bool,
         config: Mapping[str, Any],
+        caps: Caps | None = None,
     ) -> SQLiteState:
         """Open (or create) the state file and the output file, recovering after a crash.
 
         ``config`` identifies the crawl (plugin, scope); resuming with a different one is a
         :class:`StateError`, as is opening a file that holds a crawl without ``resume``.
         """
-        state = cls(path, output)
+        state = cls(path, output, caps)
         try:
             await state._call(state._open_sync, resume, dict(config))
         except BaseException:
@@ -303,16 +309,19 @@ class SQLiteState:
             raise
         db.execute("COMMIT")
 
-    def _insert_new(self, requests: Iterable[Request]) -> int:
+    def _insert_new(self, requests: Iterable[Request], tally: Tally | None = None) -> int:
+        """Queue the requests not seen before; how many were queued. Those over a cap are
+        kept as capped and counted in ``tally``."""
         db = self._db
         new = 0
         for req in requests:
             host = host_key(req.url)
+            fp = url_fingerprint(req.url)
             cur = db.execute(
                 "INSERT OR IGNORE INTO urls (fp, id, url, host, depth, state, attempt, meta) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    url_fingerprint(req.url),
+                    fp,
                     self._next_id,
                     req.url,
                     host,
@@ -322,12 +331,42 @@ class SQLiteState:
                     _meta_encoder.encode(req.meta) if req.meta else None,
                 ),
             )
-            if cur.rowcount:
-                self._next_id += 1
-                new += 1
-                self._queued_per_host[host] = self._queued_per_host.get(host, 0) + 1
+            if not cur.rowcount:
+                continue
+            self._next_id += 1
+            capped = self._over_cap(host, req.url)
+            if capped is not None:
+                db.execute("UPDATE urls SET state = ? WHERE fp = ?", (_CAPPED, fp))
+                if tally is not None:
+                    tally.skip(capped)
+                continue
+            new += 1
+            self._queued_per_host[host] = self._queued_per_host.get(host, 0) + 1
         self._counts.queued += new
         return new
+
+    def _over_cap(self, host: str, url: str) -> str | None:
+        """The name of the cap a new URL is over, or None after counting it against each."""
+        caps = self._caps
+        keys = []
+        for cap, key, reason in (
+            (caps.per_host, "h " + host, "max_pages_per_host"),
+            (caps.per_pattern, "p " + pattern_key(url), "max_pages_per_pattern"),
+        ):
+            if not cap:
+                continue
+            fp = url_fingerprint(key)
+            row = self._db.execute("SELECT n FROM admitted WHERE key = ?", (fp,)).fetchone()
+            if row is not None and row[0] >= cap:
+                return reason
+            keys.append((fp,))
+        if keys:
+            self._db.executemany(
+                "INSERT INTO admitted (key, n) VALUES (?, 1) "
+                "ON CONFLICT (key) DO UPDATE SET n = n + 1",
+                keys,
+            )
+        return None
 
     def _add_sync(self, requests: Sequence[Request]) -> int:
         with self._tx():
@@ -407,7 +446,7 @@ class SQLiteState:
                     )
                     summary.items += len(outcome.items)
                 if outcome.links:
-                    summary.new_urls += self._insert_new(outcome.links)
+                    summary.new_urls += self._insert_new(outcome.links, summary.tally)
             totals = msgspec.structs.replace(self._totals)
             totals.merge(summary.tally)
             self._set_meta_sync("totals", msgspec.to_builtins(totals))

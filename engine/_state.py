@@ -1,9 +1,10 @@
 """The crawl state behind one small interface: frontier, seen set, leases, committed output.
 
-Invariant: every URL the crawl has seen is in exactly one of three states, *queued*, *leased*
-(held by one worker) or *done*, never two; and a page is *done* only in the same transaction that
-stores the records it produced. Output records wait in an *outbox* until they are in the output
-file, so a crash between the two loses nothing and duplicates nothing.
+Invariant: every URL the crawl has seen is in exactly one of four states, *queued*, *leased*
+(held by one worker), *done*, or *capped* (seen, over a crawler-trap cap, never fetched),
+never two; and a page is *done* only in the same transaction that stores the records it
+produced. Output records wait in an *outbox* until they are in the output file, so a crash
+between the two loses nothing and duplicates nothing.
 
 The embedded implementation is :class:`shoal.engine._sqlite_state.SQLiteState`; a Redis one will
 implement the same protocol for crawls spread across machines.
@@ -19,7 +20,18 @@ import msgspec
 from ..ipc.messages import Outcome, Request
 from ._stats import Tally
 
-__all__ = ["CommitSummary", "StateBackend", "StateCounts"]
+__all__ = ["Caps", "CommitSummary", "StateBackend", "StateCounts"]
+
+
+class Caps(msgspec.Struct, frozen=True):
+    """Crawler-trap caps the state applies as it admits new URLs (0: no cap).
+
+    ``per_pattern`` counts per :func:`shoal.engine._traps.pattern_key`. A URL over a cap is
+    kept as *capped*: seen, so it is not counted again each time it is linked, never leased.
+    """
+
+    per_host: int = 0
+    per_pattern: int = 0
 
 
 class StateCounts(msgspec.Struct):

@@ -32,8 +32,16 @@ class Tally(msgspec.Struct):
     robots_disallowed: int = 0
     status_counts: dict[str, int] = msgspec.field(default_factory=dict)
     errors: dict[str, int] = msgspec.field(default_factory=dict)
+    #: Links not followed because of a crawler-trap limit, by reason.
+    links_skipped: dict[str, int] = msgspec.field(default_factory=dict)
+
+    def skip(self, reason: str, n: int = 1) -> None:
+        self.links_skipped[reason] = self.links_skipped.get(reason, 0) + n
 
     def add(self, outcome: Outcome) -> None:
+        if outcome.skipped:
+            for reason, n in outcome.skipped.items():
+                self.skip(reason, n)
         if outcome.retry_at is not None:
             self.retries += 1
             return
@@ -56,6 +64,7 @@ class Tally(msgspec.Struct):
         for mine, theirs in (
             (self.status_counts, other.status_counts),
             (self.errors, other.errors),
+            (self.links_skipped, other.links_skipped),
         ):
             for key, n in theirs.items():
                 mine[key] = mine.get(key, 0) + n

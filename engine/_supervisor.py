@@ -64,7 +64,7 @@ from ._plugins import load_plugin, resolve_plugin
 from ._proc import start_quiet_resource_tracker, worker_entry
 from ._sqlite_state import SQLiteState
 from ._ssrf import AddressPolicy
-from ._state import StateBackend
+from ._state import Caps, StateBackend
 from ._stats import CrawlStats, Progress, StatsCollector
 from ._urls import Scope, host_key, validate_start_url
 from .errors import PluginError, ShoalError, UsageError
@@ -191,7 +191,11 @@ class Supervisor:
         state_path, temp_dir = _state_path(opts.state)
         try:
             self._state = await SQLiteState.open(
-                state_path, output=output, resume=opts.resume, config=config
+                state_path,
+                output=output,
+                resume=opts.resume,
+                config=config,
+                caps=Caps(per_host=opts.max_pages_per_host, per_pattern=opts.max_pages_per_pattern),
             )
         except BaseException:
             await self._drop_spawned()
@@ -278,6 +282,8 @@ class Supervisor:
                     connect_timeout=min(opts.connect_timeout, opts.timeout),
                     max_bytes=opts.max_bytes,
                     min_rate=opts.min_rate,
+                    max_url_length=opts.max_url_length,
+                    max_path_repeats=opts.max_path_repeats,
                     max_redirects=opts.max_redirects,
                     max_attempts=opts.retries + 1,
                     max_depth=opts.max_depth,

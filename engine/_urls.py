@@ -29,6 +29,7 @@ import msgspec
 from .errors import BadURLError
 
 __all__ = [
+    "SESSION_PARAMS",
     "TRACKING_PARAMS",
     "Scope",
     "host_key",
@@ -46,6 +47,14 @@ TRACKING_PARAMS: frozenset[str] = frozenset(
         "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "mc_cid", "mc_eid",
         "igshid", "_ga", "_gl", "_hsenc", "_hsmi", "mkt_tok",
     }
+)  # fmt: skip
+
+#: Query parameters that carry a server-side session id. A site that puts one in its links
+#: gives every visitor (and every crawl) a fresh copy of itself: an endless trap. Dropped like
+#: tracking parameters, as is a ``;jsessionid=...`` path parameter.
+SESSION_PARAMS: frozenset[str] = frozenset(
+    {"jsessionid", "phpsessid", "aspsessionid", "sessionid", "session_id", "sessid", "cfid",
+     "cftoken"}
 )  # fmt: skip
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -303,6 +312,8 @@ def _normalize_absolute(url: str) -> str | None:
         return None
     path, has_query, query = rest[end:].partition("?")
     path = _remove_dot_segments(_canonical_part(path, _PATH_DECODED)) if path else "/"
+    if ";" in path:
+        path = _drop_path_session(path)
     if has_query:
         query = _drop_tracking(_canonical_part(query, _QUERY_DECODED))
     return f"{scheme}://{netloc}{path}?{query}" if query else f"{scheme}://{netloc}{path}"
@@ -467,14 +478,28 @@ def _remove_dot_segments(path: str) -> str:
     return "/" + "/".join(out)
 
 
+def _drop_path_session(path: str) -> str:
+    """``/a;jsessionid=XYZ/b`` -> ``/a/b``: the servlet session id, in any segment."""
+    lowered = path.lower()
+    at = lowered.find(";jsessionid=")
+    while at >= 0:
+        end = path.find("/", at)
+        path = path[:at] + ("" if end < 0 else path[end:])
+        lowered = path.lower()
+        at = lowered.find(";jsessionid=")
+    return path
+
+
 def _drop_tracking(query: str) -> str:
-    """The query without tracking parameters and empty pieces, in its original order."""
+    """The query without tracking or session parameters and empty pieces, in order."""
     kept = []
     for pair in query.split("&"):
         if not pair:
             continue
         name = pair.partition("=")[0].lower()
-        if name.startswith("utm_") or name in TRACKING_PARAMS:
+        if name in TRACKING_PARAMS or name in SESSION_PARAMS:
+            continue
+        if name.startswith(("utm_", "aspsessionid")):  # ASP's name carries a suffix
             continue
         kept.append(pair)
     return "&".join(kept)

@@ -53,6 +53,7 @@ from ._parsepool import ParseCrashedError, ParsePool
 from ._plugins import load_plugin
 from ._robots import ROBOTS_MAX_BYTES, RobotsCache, robots_policy
 from ._ssrf import AddressPolicy, forbidden_cause
+from ._traps import trap_reason
 from ._urls import Scope, host_key, normalize_url
 
 __all__ = ["worker_main"]
@@ -222,11 +223,17 @@ class _PageContext(Context):
             return True  # in scope and queued when it was sent: most links end here
         normalised = url if normalized and base is None else normalize_url(url, base)
         depth = self._page.depth + 1
+        config = self._worker.config
         if (
             normalised is None
-            or depth > self._worker.config.max_depth
+            or depth > config.max_depth
             or not self._worker.scope.allows(normalised)
         ):
+            return False
+        trap = trap_reason(normalised, config.max_url_length, config.max_path_repeats)
+        if trap is not None:
+            skipped = self._outcome.skipped = self._outcome.skipped or {}
+            skipped[trap] = skipped.get(trap, 0) + 1
             return False
         # Also drops a page's own repeats: they were added a moment ago.
         if self._worker.sent_links.add(normalised):

@@ -72,6 +72,8 @@ class Outcome(msgspec.Struct, array_like=True):
     nbytes: int = 0
     #: Seconds the server asked us to wait (Retry-After), so the broker pauses the whole host.
     retry_after: float | None = None
+    #: Links of this page not followed, by reason (crawler-trap limits), for the summary.
+    skipped: dict[str, int] | None = None
 
 
 class WorkerConfig(msgspec.Struct, frozen=True):
@@ -95,6 +97,8 @@ class WorkerConfig(msgspec.Struct, frozen=True):
     parse_processes: int
     log_level: int
     min_rate: float = 0.0
+    max_url_length: int = 0
+    max_path_repeats: int = 0
 
 
 # --- worker → supervisor -------------------------------------------------------------------
