@@ -185,6 +185,13 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
         help="allow connecting to this loopback/private host (repeatable); such "
         "addresses are refused by default",
     )
+    g.add_argument(
+        "--ports",
+        default=d.ports,
+        metavar="LIST",
+        help="ports a crawl may connect to, e.g. 80,443,8000-9000; ranges skip the ports "
+        f"browsers refuse, a port named alone is allowed (default {d.ports})",
+    )
     g.add_argument("--ignore-robots", action="store_true", help="do not obey robots.txt")
     s = p.add_argument_group("state and output")
     s.add_argument(
@@ -250,6 +257,7 @@ def options_from_args(args: argparse.Namespace, **extra: Any) -> CrawlOptions:
         min_rate=args.min_rate,
         retries=args.retries,
         allow_private=list(args.allow_private),
+        ports=args.ports,
         ignore_robots=args.ignore_robots,
         stats_json=args.stats_json,
         **extra,

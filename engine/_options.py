@@ -10,6 +10,10 @@ import msgspec
 __all__ = ["CrawlOptions", "default_parse_processes", "default_workers"]
 
 DEFAULT_USER_AGENT = "shoal/0.1 (+robots: shoal)"
+#: The ports a crawl may connect to unless ``--ports`` says otherwise: the web's own, and the
+#: unprivileged range where development and intranet servers live. Below 1024 sit mail, SSH,
+#: DNS and the like, which an HTTP request must never reach (cross-protocol attacks).
+DEFAULT_PORTS = "80,443,1024-65535"
 
 
 class CrawlOptions(msgspec.Struct, kw_only=True):
@@ -42,6 +46,7 @@ class CrawlOptions(msgspec.Struct, kw_only=True):
     max_redirects: int = 10
     retries: int = 3
     allow_private: list[str] = msgspec.field(default_factory=list)
+    ports: str = DEFAULT_PORTS
     ignore_robots: bool = False
     stats_json: str | None = None
     shutdown_grace: float = 3.0

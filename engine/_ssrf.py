@@ -34,13 +34,59 @@ import socket
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ._options import DEFAULT_PORTS
 from ._urls import normalize_host
-from .errors import ForbiddenAddressError, UsageError
+from .errors import ForbiddenAddressError, ForbiddenPortError, UsageError
 
 if TYPE_CHECKING:
     from aiohappyeyeballs import AddrInfoType
 
-__all__ = ["AddressPolicy", "forbidden_cause", "is_forbidden_ip"]
+__all__ = ["AddressPolicy", "PortPolicy", "forbidden_cause", "is_forbidden_ip"]
+
+# The Fetch standard's "bad ports", which browsers refuse whatever the URL says. A range in
+# --ports skips them; a port named alone is allowed.
+_BAD_PORTS = frozenset(
+    {1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101,
+     102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389,
+     427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636,
+     989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566,
+     6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080}
+)  # fmt: skip
+
+
+class PortPolicy:
+    """Which ports a crawl may connect to: ``80,443,1024-65535``-style specs."""
+
+    __slots__ = ("_ranges", "_singles", "spec")
+
+    def __init__(self, spec: str = DEFAULT_PORTS) -> None:
+        """Raise :class:`UsageError` with a one-line message for a malformed ``spec``."""
+        self.spec = spec
+        singles: set[int] = set()
+        ranges: list[tuple[int, int]] = []
+        for part in spec.replace(" ", "").split(","):
+            first, dash, last = part.partition("-")
+            try:
+                low, high = int(first), int(last if dash else first)
+            except ValueError:
+                raise UsageError(f"--ports: not a port or range: {part!r}") from None
+            if not 1 <= low <= high <= 65535:
+                raise UsageError(f"--ports: {part!r} is not within 1-65535")
+            if dash:
+                ranges.append((low, high))
+            else:
+                singles.add(low)
+        self._singles = frozenset(singles)
+        self._ranges = tuple(ranges)
+
+    def allows(self, port: int) -> bool:
+        if port in self._singles:
+            return True
+        return port not in _BAD_PORTS and any(low <= port <= high for low, high in self._ranges)
+
+    def __repr__(self) -> str:
+        return f"PortPolicy({self.spec!r})"
+
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _Range = tuple[int, int, str]  # first and last address as integers, and what the range is
@@ -152,24 +198,26 @@ class AddressPolicy:
     own DNS answers, so a copy in another process starts without them.
     """
 
-    __slots__ = ("_entries", "_ips", "_learned", "_names")
+    __slots__ = ("_entries", "_ips", "_learned", "_names", "_ports")
 
     def __init__(
         self,
         entries: tuple[str, ...],
         ips: frozenset[tuple[IPAddress, int | None]],
         names: frozenset[tuple[str, int | None]],
+        ports: PortPolicy | None = None,
     ) -> None:
         """Use :meth:`parse`; this takes entries that are already parsed."""
         self._entries = entries
         self._ips = ips
         self._names = names
+        self._ports = ports or PortPolicy()
         # (address, port) pairs an allowed hostname resolved to, filled in by PolicyResolver.
         self._learned: set[tuple[IPAddress, int]] = set()
 
     @classmethod
-    def parse(cls, entries: Sequence[str]) -> AddressPolicy:
-        """Build from ``HOST[:PORT]`` entries; no port means any port.
+    def parse(cls, entries: Sequence[str], ports: str = DEFAULT_PORTS) -> AddressPolicy:
+        """Build from ``HOST[:PORT]`` entries (no port means any port) and a ``--ports`` spec.
 
         HOST is an IPv4 address, an IPv6 address in brackets (``[::1]``, ``[::1]:8080``;
         without a port the brackets may be left out), or a hostname such as ``localhost``.
@@ -183,23 +231,24 @@ class AddressPolicy:
                 names.add((host, port))
             else:
                 ips.add((host, port))
-        return cls(tuple(entries), frozenset(ips), frozenset(names))
+        return cls(tuple(entries), frozenset(ips), frozenset(names), PortPolicy(ports))
 
     @property
     def entries(self) -> tuple[str, ...]:
         """The entries as they were given."""
         return self._entries
 
-    def __reduce__(self) -> tuple[object, tuple[tuple[str, ...]]]:
-        return AddressPolicy.parse, (self._entries,)
+    def __reduce__(self) -> tuple[object, tuple[tuple[str, ...], str]]:
+        return AddressPolicy.parse, (self._entries, self._ports.spec)
 
     def __repr__(self) -> str:
-        return f"AddressPolicy.parse({list(self._entries)!r})"
+        return f"AddressPolicy.parse({list(self._entries)!r}, {self._ports.spec!r})"
 
     def check(self, ip: str, port: int, hostname: str | None = None) -> None:
         """Raise :class:`ForbiddenAddressError` unless connecting to ``ip:port`` is allowed.
 
-        A public address is always allowed. A non-public one is allowed by an entry with the
+        The port must be one ``--ports`` allows, or named by an entry for this address. Then a
+        public address is always allowed. A non-public one is allowed by an entry with the
         same address (``::ffff:a.b.c.d`` counts as ``a.b.c.d``), by an entry with the same
         ``hostname``, or because an allowed hostname resolved to it; an entry with a port
         allows that port only. Fails closed: ``ip`` that is not an IP address is refused.
@@ -228,10 +277,15 @@ class AddressPolicy:
             addr = _as_ip(ip)
         except ValueError:
             return _error(f"refused to connect to {ip}:{port}: not an IP address")
+        same = _same_address(addr)
+        if not self._ports.allows(port) and (same, port) not in self._ips:
+            return _error(
+                f"refused to connect to port {port}: not in --ports {self._ports.spec}",
+                ForbiddenPortError,
+            )
         why = _forbidden_range(addr)
         if why is None:
             return None
-        same = _same_address(addr)
         if (same, None) in self._ips or (same, port) in self._ips:
             return None
         if learned and (same, port) in self._learned:
@@ -255,8 +309,10 @@ class AddressPolicy:
         self._learned.add((_same_address(_as_ip(ip)), port))
 
 
-def _error(message: str) -> ForbiddenAddressError:
-    error = ForbiddenAddressError(message)
+def _error(
+    message: str, kind: type[ForbiddenAddressError] = ForbiddenAddressError
+) -> ForbiddenAddressError:
+    error = kind(message)
     # aiohttp's ClientConnectorError copies strerror into its own message ("Cannot connect to
     # host h:80 ssl:default [<strerror>]"); a one-argument OSError would show "[None]".
     error.strerror = message

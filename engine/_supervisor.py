@@ -169,7 +169,7 @@ class Supervisor:
 
     async def run(self) -> CrawlStats:
         opts = self.options
-        AddressPolicy.parse(opts.allow_private)  # a malformed entry is a usage error, now
+        AddressPolicy.parse(opts.allow_private, opts.ports)  # a malformed entry: usage error now
         # Loaded here too, so a plugin that cannot start fails once, not in every worker.
         seeds = _seeds(load_plugin(opts.plugin, opts.plugin_options), opts.urls)
         # Workers get the plugin as module:Class and import it without an entry-point scan.
@@ -284,6 +284,7 @@ class Supervisor:
                     min_rate=opts.min_rate,
                     max_url_length=opts.max_url_length,
                     max_path_repeats=opts.max_path_repeats,
+                    ports=opts.ports,
                     max_redirects=opts.max_redirects,
                     max_attempts=opts.retries + 1,
                     max_depth=opts.max_depth,

@@ -92,7 +92,7 @@ async def _open_worker(
 ) -> AsyncIterator[_Worker]:
     plugin = load_plugin(config.plugin, config.plugin_options)
     connector = open_connector(
-        AddressPolicy.parse(config.allow_private),
+        AddressPolicy.parse(config.allow_private, config.ports),
         limit=config.concurrency,
         limit_per_host=config.per_host_concurrency,
     )

@@ -9,6 +9,7 @@
     │   └── StateError              the state file is corrupt, locked, or holds another crawl
     ├── FetchError                  one request failed; recorded on the page, the crawl goes on
     │   ├── ForbiddenAddressError   the SSRF rule refused the address (also an OSError, see below)
+    │   │   └── ForbiddenPortError      ... or the port: not in --ports
     │   ├── ResponseTooLargeError   the body went past --max-bytes while streaming
     │   ├── TooSlowError            the body came slower than --min-rate
     │   ├── RedirectError           too many redirects, or a hop left the scope
@@ -28,6 +29,7 @@ __all__ = [
     "BadURLError",
     "FetchError",
     "ForbiddenAddressError",
+    "ForbiddenPortError",
     "IPCError",
     "NotConfigured",
     "OutputError",
@@ -77,6 +79,12 @@ class ForbiddenAddressError(FetchError, OSError):
     """
 
     kind = "forbidden_address"
+
+
+class ForbiddenPortError(ForbiddenAddressError):
+    """The SSRF rule refused the port: it is not in ``--ports`` (mail, SSH, DNS ...)."""
+
+    kind = "forbidden_port"
 
 
 class ResponseTooLargeError(FetchError):

@@ -99,6 +99,7 @@ class WorkerConfig(msgspec.Struct, frozen=True):
     min_rate: float = 0.0
     max_url_length: int = 0
     max_path_repeats: int = 0
+    ports: str = ""  # --ports; the supervisor always sets it
 
 
 # --- worker → supervisor -------------------------------------------------------------------

@@ -6,6 +6,7 @@ import asyncio
 import collections
 import itertools
 import os
+import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -287,11 +288,15 @@ def _read_all(fd: int) -> str:
 
 
 async def test_unreachable_host_is_recorded_with_the_reason() -> None:
-    # Nothing listens on the discard port of loopback: robots.txt cannot be fetched, so per
-    # RFC 9309 nothing may be crawled there, and the record says why.
-    done = await run_shoal("crawl", "http://127.0.0.1:9/docs/", "--allow-private", "127.0.0.1")
+    # Nothing listens on a port just freed: robots.txt cannot be fetched, so per RFC 9309
+    # nothing may be crawled there, and the record says why.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/docs/"
+    done = await run_shoal("crawl", url, "--allow-private", "127.0.0.1")
     assert done.returncode == 0, done.stderr
     [record] = done.records()
     assert record["error"] == "robots_unavailable"
-    assert "127.0.0.1:9/robots.txt" in str(record["error_detail"])
+    assert f"127.0.0.1:{port}/robots.txt" in str(record["error_detail"])
     assert "connect" in str(record["error_detail"]).lower()

@@ -17,8 +17,8 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from shoal.engine._connector import PolicyResolver, open_connector
-from shoal.engine._ssrf import AddressPolicy, forbidden_cause, is_forbidden_ip
-from shoal.engine.errors import ForbiddenAddressError, UsageError
+from shoal.engine._ssrf import AddressPolicy, PortPolicy, forbidden_cause, is_forbidden_ip
+from shoal.engine.errors import ForbiddenAddressError, ForbiddenPortError, UsageError
 
 
 @pytest.mark.parametrize(
@@ -83,7 +83,7 @@ def test_allow_entries_by_address() -> None:
     policy.check("::ffff:127.0.0.1", 1234)  # the mapped form is the same address
     policy.check("::1", 8080)
     policy.check("10.0.0.5", 443)
-    policy.check("fd00::7", 1)  # a bare IPv6 address, any port
+    policy.check("fd00::7", 1025)  # a bare IPv6 address, any port --ports allows
     policy.check("127.0.0.2", 80)  # "127.2" is 127.0.0.2, as in a URL
     for ip, port in [("::1", 8081), ("10.0.0.5", 80), ("127.0.0.3", 80), ("10.0.0.6", 443)]:
         with pytest.raises(ForbiddenAddressError):
@@ -205,14 +205,14 @@ async def test_resolver_drops_forbidden_answers() -> None:
     assert [a["host"] for a in kept] == ["93.184.216.34", "2606:4700::1111"]
 
     with pytest.raises(ForbiddenAddressError, match=r"\(internal\.test, private\)"):
-        await resolver.resolve("internal.test", 81)  # the entry is for port 80 only
+        await resolver.resolve("internal.test", 8081)  # the entry is for port 80 only
     kept = await resolver.resolve("internal.test", 80)
     assert [a["host"] for a in kept] == ["10.0.0.1", "fd00::1"]
     # Learned for the socket factory, which sees only the address and port...
     policy.check("10.0.0.1", 80)
     policy.check("fd00::1", 80)
     with pytest.raises(ForbiddenAddressError):
-        policy.check("10.0.0.1", 81)
+        policy.check("10.0.0.1", 8081)
     # ...but another name resolving to the same address is still refused.
     with pytest.raises(ForbiddenAddressError, match=r"rebind\.test"):
         await resolver.resolve("rebind.test", 80)
@@ -230,7 +230,7 @@ async def test_a_name_with_several_forbidden_addresses_is_refused_with_its_type(
     )
     async with aiohttp.ClientSession(connector=connector) as session:
         with pytest.raises(aiohttp.ClientConnectorDNSError) as info:
-            await session.get("http://multi.test:1/")
+            await session.get("http://multi.test:4001/")
     cause = forbidden_cause(info.value)
     assert cause is not None and "--allow-private multi.test" in str(cause)
 
@@ -339,3 +339,24 @@ def test_forbidden_cause_digs_through_wrappers() -> None:
     other = aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "refused"))
     assert forbidden_cause(other) is None
     assert forbidden_cause(ValueError("nothing")) is None
+
+
+def test_port_policy() -> None:
+    default = PortPolicy()
+    assert [p for p in (80, 443, 1024, 8080, 65535) if not default.allows(p)] == []
+    # Below 1024 (mail, SSH, DNS), and the Fetch standard's bad ports inside a range.
+    assert [p for p in (22, 25, 53, 1023, 6000, 6667, 10080) if default.allows(p)] == []
+    custom = PortPolicy("8000-9000, 25")
+    assert custom.allows(25) and custom.allows(8500) and not custom.allows(80)
+    for spec in ("80,x", "0", "70000", "9-8", ""):
+        with pytest.raises(UsageError):
+            PortPolicy(spec)
+
+
+def test_an_entry_with_a_port_allows_that_port_whatever_the_list() -> None:
+    policy = AddressPolicy.parse(["127.0.0.1:25"], "80")
+    policy.check("127.0.0.1", 25)
+    with pytest.raises(ForbiddenPortError):
+        policy.check("127.0.0.1", 26)
+    with pytest.raises(ForbiddenPortError):
+        policy.check("93.184.216.34", 25)  # a public address on a refused port
