@@ -33,7 +33,7 @@ from ._state import Caps, CommitSummary, StateCounts
 from ._stats import Tally
 from ._traps import pattern_key
 from ._urls import host_key, url_fingerprint
-from .errors import OutputError, StateError
+from .errors import OutputError, StateError, StorageError
 
 __all__ = ["SQLiteState"]
 
@@ -160,7 +160,10 @@ class SQLiteState:
         try:
             return await loop.run_in_executor(self._executor, fn, *args)
         except sqlite3.Error as exc:
-            raise StateError(f"state file {self.path}: {exc}") from exc
+            raise StorageError(
+                f"cannot write state file {self.path}: {exc} (is the disk full?); "
+                "the state is consistent: fix the cause and --resume"
+            ) from exc
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -171,6 +174,10 @@ class SQLiteState:
 
     def _open_sync(self, resume: bool, config: dict[str, Any]) -> None:
         existed = self.path.exists() and self.path.stat().st_size > 0
+        if existed:
+            # Read-only first: a file that is not ours, or is damaged, or is from a newer
+            # shoal must be refused before anything writes to it (even switching on WAL).
+            self._identify()
         if existed and not resume:
             raise StateError(
                 f"state file {self.path} already holds a crawl; "
@@ -194,14 +201,49 @@ class SQLiteState:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA cache_size=-16000")
             conn.executescript(_SCHEMA)
+            self._check_config(config, existed)
+            self._recover_leases()
+            self._load_counts()
         except sqlite3.DatabaseError as exc:
             raise StateError(
                 f"state file {self.path} is not a shoal state file or is corrupt ({exc})"
             ) from exc
-        self._check_config(config, existed)
-        self._recover_leases()
-        self._load_counts()
         self._open_output(resume)
+
+    def _identify(self) -> None:
+        """Raise :class:`StateError` unless the existing file is an intact state file that
+        this shoal can read. Opens it read-only."""
+        try:
+            conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot read state file {self.path}: {exc}") from exc
+        try:
+            try:
+                tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema")}
+            except sqlite3.DatabaseError as exc:
+                raise StateError(f"state file {self.path} is not an SQLite file ({exc})") from exc
+            if not {"meta", "urls", "outbox"} <= tables:
+                raise StateError(
+                    f"{self.path} is an SQLite file but not a shoal state file; "
+                    "choose another --state"
+                )
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            try:
+                version = orjson.loads(row[0]) if row else None
+            except orjson.JSONDecodeError:
+                version = None
+            if isinstance(version, int) and version > _SCHEMA_VERSION:
+                raise StateError(
+                    f"state file {self.path} was written by a newer shoal (schema version "
+                    f"{version}; this one reads {_SCHEMA_VERSION}): upgrade shoal to use it"
+                )
+            (check,) = conn.execute("PRAGMA quick_check(1)").fetchone()
+            if check != "ok":
+                raise StateError(f"state file {self.path} is corrupt ({check})")
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"state file {self.path} is corrupt ({exc})") from exc
+        finally:
+            conn.close()
 
     def _check_config(self, config: dict[str, Any], existed: bool) -> None:
         version = self._get_meta_sync("schema_version")
@@ -483,7 +525,10 @@ class SQLiteState:
                 self._out.write(b"".join(bytes(item) + b"\n" for _, item in rows))
                 self._out.flush()
             except OSError as exc:
-                raise OutputError(f"cannot write output file: {exc.strerror}") from exc
+                raise StorageError(
+                    f"cannot write output file {self._output_path}: {exc.strerror}; "
+                    "nothing is lost: fix the cause and --resume"
+                ) from exc
         with self._tx():
             db.execute("DELETE FROM outbox WHERE seq <= ?", (rows[-1][0],))
             if self._out is not None and self._out.seekable():

@@ -7,6 +7,8 @@
     │   ├── BadURLError             a start URL that is not an absolute http(s) URL
     │   ├── OutputError             the output file cannot be opened or written
     │   └── StateError              the state file is corrupt, locked, or holds another crawl
+    ├── StorageError                the state or output file could not be written mid-crawl
+    │                               (disk full, I/O error); the state stays consistent (exit 1)
     ├── FetchError                  one request failed; recorded on the page, the crawl goes on
     │   ├── ForbiddenAddressError   the SSRF rule refused the address (also an OSError, see below)
     │   │   └── ForbiddenPortError      ... or the port: not in --ports
@@ -39,6 +41,7 @@ __all__ = [
     "RobotsDisallowedError",
     "ShoalError",
     "StateError",
+    "StorageError",
     "TooSlowError",
     "UsageError",
     "WorkerCrashedError",
@@ -63,6 +66,14 @@ class OutputError(UsageError):
 
 class StateError(UsageError):
     """The state file is corrupt, locked by another crawl, or holds a different crawl."""
+
+
+class StorageError(ShoalError):
+    """Writing the state or the output failed during the crawl (a full disk, an I/O error).
+
+    Every change to the state is a transaction, so the state is consistent at the last
+    commit; once the cause is fixed, ``--resume`` continues.
+    """
 
 
 class FetchError(ShoalError):
