@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
+import psutil
 
 # The test site generator lives beside the tests (bench/ and the demo reuse it).
 sys.path.insert(0, str(Path(__file__).parent))
@@ -97,3 +98,23 @@ def paths_of(records: Sequence[dict[str, object]]) -> list[str]:
     from urllib.parse import urlsplit
 
     return [urlsplit(str(r["url"])).path for r in records]
+
+
+def complete_lines(path: Path) -> list[bytes]:
+    """The output's complete lines so far (a line being written is not one yet)."""
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    return data[: data.rfind(b"\n") + 1].splitlines()
+
+
+def worker_processes(proc: ShoalProcess) -> list[psutil.Process]:
+    """Live worker processes of a shoal command (a killed one is a zombie until reaped)."""
+    workers = []
+    for child in psutil.Process(proc.pid).children():
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(child.cmdline()):
+                workers.append(child)
+        except psutil.Error:
+            continue
+    return workers

@@ -10,34 +10,24 @@ from pathlib import Path
 
 import orjson
 import psutil
-from conftest import ShoalProcess, allow, paths_of, read_jsonl, run_shoal, start_shoal
+from conftest import (
+    ShoalProcess,
+    allow,
+    complete_lines,
+    paths_of,
+    read_jsonl,
+    run_shoal,
+    start_shoal,
+    worker_processes,
+)
 from testsite import SiteServer, SiteSpec
-
-
-def _complete_lines(path: Path) -> list[bytes]:
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    return data[: data.rfind(b"\n") + 1].splitlines()
 
 
 async def _wait_for_lines(path: Path, n: int, proc: ShoalProcess, timeout: float = 60) -> None:
     async with asyncio.timeout(timeout):
-        while len(_complete_lines(path)) < n:
+        while len(complete_lines(path)) < n:
             assert proc.proc.returncode is None, "crawl ended before the test could interrupt it"
             await asyncio.sleep(0.05)
-
-
-def _workers(proc: ShoalProcess) -> list[psutil.Process]:
-    """Live worker processes of the supervisor (a killed one is a zombie until reaped)."""
-    workers = []
-    for child in psutil.Process(proc.pid).children():
-        try:
-            if child.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(child.cmdline()):
-                workers.append(child)
-        except psutil.Error:
-            continue
-    return workers
 
 
 def _resumable_crawl(url: str, out: Path, state: Path) -> list[str]:
@@ -62,7 +52,7 @@ async def test_resume_after_kill_9_of_the_process_group(tmp_path: Path) -> None:
         proc.signal_group(signal.SIGKILL)
         killed = await proc.wait()
         assert killed.returncode == -signal.SIGKILL
-        committed = {orjson.loads(line)["url"] for line in _complete_lines(out)}
+        committed = {orjson.loads(line)["url"] for line in complete_lines(out)}
         fetched_before = collections.Counter(site.fetch_counts())
 
         stats = tmp_path / "stats.json"
@@ -98,14 +88,14 @@ async def test_worker_kill_9_is_restarted_and_nothing_is_missing(tmp_path: Path)
             *allow(site.url),
         )
         await _wait_for_lines(out, 60, proc)
-        victims = _workers(proc)
+        victims = worker_processes(proc)
         assert len(victims) == 2
         victims[0].kill()
         killed_at = time.monotonic()
         # The supervisor starts a replacement within a second.
         async with asyncio.timeout(1.0):
             while True:
-                pids = {w.pid for w in _workers(proc)}
+                pids = {w.pid for w in worker_processes(proc)}
                 if len(pids) == 2 and victims[0].pid not in pids:
                     break
                 await asyncio.sleep(0.02)
@@ -138,10 +128,10 @@ async def test_sigterm_stops_gracefully_within_5s_and_resume_finishes(tmp_path: 
         # No worker or parse process outlives the supervisor.
         _, alive = psutil.wait_procs(family, timeout=3)
         assert not alive
-        partial = len(_complete_lines(out))
+        partial = len(complete_lines(out))
         done = await run_shoal(*args, "--resume", timeout=180)
         assert done.returncode == 0, done.stderr
-        assert len(_complete_lines(out)) > partial
+        assert len(complete_lines(out)) > partial
         _assert_exactly_once(out, spec)
         assert max(site.fetch_counts().values()) <= 2
 

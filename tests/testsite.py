@@ -327,6 +327,10 @@ class SiteServer:
             r.path + (f"?{r.query}" if r.query else "") for r in self.log if r.path != "/robots.txt"
         )
 
+    def in_flight(self) -> int:
+        """Requests being served right now (they enter the log when their response ends)."""
+        return self._overall.in_flight
+
     def max_in_flight(self, host: str | None = None) -> int:
         return (self._states[host] if host else self._overall).max_in_flight
 

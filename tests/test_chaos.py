@@ -1,0 +1,98 @@
+"""Chaos: workers and then the whole process group are killed with SIGKILL at random moments,
+the crawl is resumed each time, and at the end every page is in the output exactly once.
+
+Re-fetches are bounded too: each kill may cost at most the pages that were in flight at that
+moment, counted as the pages the site has served minus the records already in the output
+(an over-count: a page committed but not yet written counts as in flight). The site server
+runs in this process, so its request log is read at the very moment of each kill.
+
+``make test`` runs a short version (a few seconds). ``make chaos`` runs a long one, with
+``SHOAL_CHAOS_PAGES``, ``SHOAL_CHAOS_ROUNDS`` and ``SHOAL_CHAOS_SEED`` (printed by every run,
+so a failure can be replayed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import random
+import signal
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from conftest import (
+    ShoalProcess,
+    allow,
+    complete_lines,
+    read_jsonl,
+    start_shoal,
+    worker_processes,
+)
+from testsite import SiteServer, SiteSpec
+
+PAGES = int(os.environ.get("SHOAL_CHAOS_PAGES", "1200"))  # over two hosts
+ROUNDS = int(os.environ.get("SHOAL_CHAOS_ROUNDS", "2"))  # runs ended by a group kill
+SEED = int(os.environ.get("SHOAL_CHAOS_SEED", str(random.SystemRandom().randrange(1 << 32))))
+
+
+def _in_flight(site: SiteServer, out: Path) -> int:
+    """Pages the site has served or is serving that are not in the output yet: what a kill
+    may re-fetch. (A request being served is in the log only when its response ends.)"""
+    served = {(r.host, r.path) for r in site.log if r.path != "/robots.txt"}
+    return len(served) + site.in_flight() - len(complete_lines(out))
+
+
+async def _pause(proc: ShoalProcess, seconds: float) -> bool:
+    """Sleep, but return False at once if the crawl ends meanwhile."""
+    try:
+        await asyncio.wait_for(asyncio.shield(proc.proc.wait()), seconds)
+    except TimeoutError:
+        return True
+    return False
+
+
+async def test_random_kills_then_resume_give_every_page_exactly_once(tmp_path: Path) -> None:
+    rng = random.Random(SEED)
+    print(f"chaos: SHOAL_CHAOS_SEED={SEED} pages={PAGES} rounds={ROUNDS}")
+    spec = SiteSpec(pages=PAGES // 2, seed=SEED % 1000, latency_ms=15, jitter_ms=10)
+    out, state = tmp_path / "out.jsonl", tmp_path / "state.sqlite"
+    kills: list[tuple[str, int]] = []  # (what, pages in flight then)
+    async with SiteServer(spec, hosts=["127.0.0.10", "127.0.0.11"]) as site:
+        args = ["crawl", *site.urls, "-o", str(out), "--state", str(state), "--workers", "2"]
+        args += [*allow(*site.urls), "--per-host-concurrency", "8", "--quiet"]
+        run = 0
+        while True:
+            proc = await start_shoal(*args, *(["--resume"] if run else []))
+            alive = True
+            for _ in range(rng.randint(1, 2)):
+                alive = await _pause(proc, rng.uniform(0.15, 0.6))
+                victims = worker_processes(proc) if alive else []
+                if victims:
+                    in_flight = _in_flight(site, out)
+                    rng.choice(victims).kill()
+                    kills.append(("worker", in_flight))
+            if run < ROUNDS and alive and await _pause(proc, rng.uniform(0.1, 0.5)):
+                in_flight = _in_flight(site, out)
+                proc.signal_group(signal.SIGKILL)
+                kills.append(("group", in_flight))
+                killed = await proc.wait()
+                assert killed.returncode == -signal.SIGKILL
+                run += 1
+                continue
+            done = await proc.wait(180)
+            assert done.returncode == 0, done.stderr
+            break
+
+    pages = [urlsplit(str(r["url"]))[1:3] for r in read_jsonl(out)]
+    duplicates = [p for p, n in collections.Counter(pages).items() if n > 1]
+    assert not duplicates, duplicates[:5]
+    for host in site.urls:
+        netloc = urlsplit(host).netloc
+        assert {p for h, p in pages if h == netloc} == spec.expected_paths()
+    fetched = collections.Counter((r.host, r.path) for r in site.log if r.path != "/robots.txt")
+    refetches = sum(n - 1 for n in fetched.values())
+    bound = sum(n for _, n in kills)
+    print(f"chaos: {len(kills)} kills {kills}; {refetches} re-fetches, bound {bound}")
+    assert kills, "the crawl ended before any kill: make the site slower"
+    assert refetches <= bound, (refetches, kills)
