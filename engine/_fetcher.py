@@ -122,10 +122,15 @@ class Fetcher:
                 forbidden = forbidden_cause(exc)
                 if forbidden is not None:
                     return Fetched(error=forbidden.kind, detail=str(forbidden))
-                kind = "connect" if isinstance(exc, aiohttp.ClientConnectorError) else "connection"
+                detail = str(exc) or type(exc).__name__
+                # An untrusted certificate, a server that does not speak TLS, a response that
+                # is not HTTP: trying again would meet the same, so they are recorded at once.
+                if isinstance(exc, aiohttp.ClientSSLError):
+                    return Fetched(error="tls", detail=detail)
                 if isinstance(exc, aiohttp.ClientResponseError):
-                    kind = "invalid_response"
-                return self._retry_or_fail(request, None, kind, str(exc) or type(exc).__name__)
+                    return Fetched(error="invalid_response", detail=detail)
+                kind = "connect" if isinstance(exc, aiohttp.ClientConnectorError) else "connection"
+                return self._retry_or_fail(request, None, kind, detail)
             if isinstance(hop, Response):
                 if hop.status in _RETRY_STATUSES:
                     return self._retry_or_fail(
