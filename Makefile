@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint demo bench bench-quick bench-tools clean
+.PHONY: install test lint demo chaos bench bench-quick bench-tools clean
 
 install: $(STAMP)
 
@@ -17,6 +17,15 @@ $(STAMP): setup.cfg pyproject.toml
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# A few minutes: the long chaos run (random SIGKILLs of workers and of the whole process group,
+# resumed each time) with three fresh seeds; each prints its seed, for replay with
+# SHOAL_CHAOS_SEED=N. `make test` runs a short version of the same test.
+chaos: install
+	for run in 1 2 3; do \
+		SHOAL_CHAOS_PAGES=6000 SHOAL_CHAOS_ROUNDS=6 $(BIN)/python -m pytest -q -s -p no:cacheprovider \
+			tests/test_chaos.py || exit 1; \
+	done
 
 lint: install
 	$(BIN)/ruff format --check .
