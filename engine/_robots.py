@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from protego import Protego
-
 from ..ipc.messages import RobotsRules as RobotsRulesMessage
+from ._robotstxt import RobotsTxt, parse_robots_txt
 
-__all__ = ["RobotsCache", "RobotsRules", "robots_policy"]
+__all__ = ["ROBOTS_MAX_BYTES", "RobotsCache", "RobotsRules", "robots_policy"]
 
 # RFC 9309: parse at least 500 KiB; we fetch up to this much and ignore the rest.
 ROBOTS_MAX_BYTES = 512 * 1024
@@ -24,7 +23,7 @@ ROBOTS_MAX_BYTES = 512 * 1024
 class RobotsRules:
     """The decision for one origin: allow all, disallow all, or the parsed file."""
 
-    def __init__(self, parser: Protego | None, *, allow_all: bool, reason: str = "") -> None:
+    def __init__(self, parser: RobotsTxt | None, *, allow_all: bool, reason: str = "") -> None:
         self._parser = parser
         self._allow_all = allow_all
         #: Why robots.txt gave no rules (unreachable, 5xx), for the page records.
@@ -33,15 +32,15 @@ class RobotsRules:
         self.unavailable = parser is None and not allow_all
 
     def allowed(self, url: str, user_agent: str) -> bool:
+        """``user_agent`` is our User-Agent header; its product token picks the group."""
         if self._parser is None:
             return self._allow_all
-        return bool(self._parser.can_fetch(url, user_agent))
+        return self._parser.allowed(url, user_agent)
 
     def crawl_delay(self, user_agent: str) -> float | None:
         if self._parser is None:
             return None
-        delay = self._parser.crawl_delay(user_agent)
-        return float(delay) if delay is not None else None
+        return self._parser.crawl_delay(user_agent)
 
 
 def robots_policy(
@@ -55,8 +54,7 @@ def robots_policy(
     if refused:
         return RobotsRules(None, allow_all=True)
     if 200 <= status < 300:
-        text = body[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace").lstrip("\ufeff")
-        return RobotsRules(Protego.parse(text), allow_all=True)
+        return RobotsRules(parse_robots_txt(body[:ROBOTS_MAX_BYTES]), allow_all=True)
     if 400 <= status < 500:
         return RobotsRules(None, allow_all=True)
     return RobotsRules(None, allow_all=False, reason=reason or f"HTTP {status}")
