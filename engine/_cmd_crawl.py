@@ -192,6 +192,22 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
         help="ports a crawl may connect to, e.g. 80,443,8000-9000; ranges skip the ports "
         f"browsers refuse, a port named alone is allowed (default {d.ports})",
     )
+    g.add_argument(
+        "--robots-cache",
+        type=_number(float),
+        default=d.robots_cache,
+        metavar="SECONDS",
+        help="fetch an origin's robots.txt again after this long (default and most: "
+        f"{d.robots_cache:g}, a day, as RFC 9309 says)",
+    )
+    g.add_argument(
+        "--robots-retry",
+        type=_number(float),
+        default=d.robots_retry,
+        metavar="SECONDS",
+        help="when robots.txt is unavailable (5xx, unreachable) its pages wait; try it again "
+        f"after this long, doubling each time up to 10 minutes (default {d.robots_retry:g})",
+    )
     g.add_argument("--ignore-robots", action="store_true", help="do not obey robots.txt")
     s = p.add_argument_group("state and output")
     s.add_argument(
@@ -258,6 +274,8 @@ def options_from_args(args: argparse.Namespace, **extra: Any) -> CrawlOptions:
         retries=args.retries,
         allow_private=list(args.allow_private),
         ports=args.ports,
+        robots_cache=min(args.robots_cache, 86_400.0),
+        robots_retry=args.robots_retry,
         ignore_robots=args.ignore_robots,
         stats_json=args.stats_json,
         **extra,

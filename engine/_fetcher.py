@@ -104,8 +104,12 @@ class Fetcher:
                 rules = await self._robots.rules_for(origin_of(url))
                 if not rules.allowed(url, self._user_agent):
                     if rules.unavailable:
+                        # Not "no" but "not now": the page waits until robots.txt is tried
+                        # again, and fails only when its retries run out.
                         detail = f"{origin_of(url)}/robots.txt: {rules.reason}"
-                        return Fetched(error="robots_unavailable", detail=detail)
+                        return self._retry_or_fail(
+                            request, None, "robots_unavailable", detail, not_before=rules.expires_at
+                        )
                     return Fetched(error="robots_disallowed", detail=url)
             try:
                 hop = await self._hop(request, url)
@@ -217,6 +221,8 @@ class Fetcher:
         kind: str,
         detail: str,
         retry_after_header: str | None = None,
+        *,
+        not_before: float = 0.0,
     ) -> Fetched:
         retry_after = _parse_retry_after(retry_after_header)
         attempt = request.attempt + 1
@@ -231,11 +237,13 @@ class Fetcher:
             if retry_after is not None
             else self._retry.backoff(request.attempt, self._rng)
         )
+        now = time.time()
         return Fetched(
             response=response,
             error=kind,
             detail=detail,
-            retry_at=time.time() + delay,
+            # A little after not_before (robots.txt's next try), so the rules are fresh.
+            retry_at=max(now + delay, not_before + self._rng.uniform(0.1, 0.5)),
             retry_after=retry_after,
         )
 

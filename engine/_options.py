@@ -48,6 +48,8 @@ class CrawlOptions(msgspec.Struct, kw_only=True):
     allow_private: list[str] = msgspec.field(default_factory=list)
     ports: str = DEFAULT_PORTS
     ignore_robots: bool = False
+    robots_cache: float = 86_400.0  # seconds robots.txt rules are used before a re-fetch
+    robots_retry: float = 10.0  # seconds before an unavailable robots.txt is tried again (x2 each)
     stats_json: str | None = None
     shutdown_grace: float = 3.0
 

@@ -9,6 +9,7 @@ origin wait here.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 from ..ipc.messages import RobotsRules as RobotsRulesMessage
@@ -30,6 +31,8 @@ class RobotsRules:
         self.reason = reason
         #: Disallowed because robots.txt could not be fetched (5xx or unreachable), not by rule.
         self.unavailable = parser is None and not allow_all
+        #: ``time.time()`` when these rules go stale (set from the supervisor's message).
+        self.expires_at = float("inf")
 
     def allowed(self, url: str, user_agent: str) -> bool:
         """``user_agent`` is our User-Agent header; its product token picks the group."""
@@ -71,7 +74,9 @@ class RobotsCache:
     async def rules_for(self, origin: str) -> RobotsRules:
         rules = self._rules.get(origin)
         if rules is not None:
-            return rules
+            if rules.expires_at > time.time():
+                return rules
+            del self._rules[origin]  # stale: the supervisor has it fetched again
         fut = self._pending.get(origin)
         if fut is None:
             fut = asyncio.get_running_loop().create_future()
@@ -84,6 +89,7 @@ class RobotsCache:
         """Take the supervisor's decision for an origin and wake whoever waits for it."""
         origin = msg.origin
         rules = robots_policy(msg.status, msg.body, refused=msg.refused, reason=msg.reason)
+        rules.expires_at = msg.expires_at or float("inf")
         self._rules[origin] = rules
         fut = self._pending.pop(origin, None)
         if fut is not None and not fut.done():

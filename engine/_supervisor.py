@@ -77,6 +77,7 @@ _HELLO_TIMEOUT = 60.0
 # A slot whose worker dies this many times in a row before saying Hello is hopeless.
 _MAX_START_FAILURES = 3
 _COMMIT_QUEUE = 64
+_ROBOTS_RETRY_MAX = 600.0  # seconds: the longest wait between tries of an unavailable robots.txt
 
 
 @dataclass
@@ -128,6 +129,15 @@ class _Robots:
         self.known: dict[str, RobotsRules] = {}
         self.fetching: dict[str, int] = {}  # origin -> slot id fetching it
         self.waiting: dict[str, set[int]] = {}  # origin -> slot ids waiting for it
+        self.failures: dict[str, int] = {}  # origin -> unavailable fetches in a row
+
+    def fresh(self, origin: str) -> RobotsRules | None:
+        """The origin's rules if they have not expired; expired ones are forgotten."""
+        rules = self.known.get(origin)
+        if rules is not None and rules.expires_at <= time.time():
+            del self.known[origin]
+            return None
+        return rules
 
 
 class Supervisor:
@@ -428,7 +438,7 @@ class Supervisor:
     # --- robots.txt coordination --------------------------------------------------------------
 
     def _robots_wanted(self, slot: _Slot, origin: str) -> None:
-        known = self._robots.known.get(origin)
+        known = self._robots.fresh(origin)
         if known is not None:
             self._send(slot, known)
             return
@@ -445,12 +455,23 @@ class Supervisor:
                 return
 
     def _robots_fetched(self, msg: RobotsFetched) -> None:
+        opts = self.options
+        if msg.refused or 0 < msg.status < 500:
+            self._robots.failures.pop(msg.origin, None)
+            ttl = opts.robots_cache
+        else:
+            # Unavailable: "disallow all" until a retry, sooner than a day (RFC 9309 2.3.1.4);
+            # its pages wait for that retry rather than fail (engine/_fetcher.py).
+            failures = self._robots.failures.get(msg.origin, 0)
+            self._robots.failures[msg.origin] = failures + 1
+            ttl = min(opts.robots_retry * 2**failures, _ROBOTS_RETRY_MAX, opts.robots_cache)
         rules = RobotsRules(
             origin=msg.origin,
             status=msg.status,
             body=msg.body,
             refused=msg.refused,
             reason=msg.reason,
+            expires_at=time.time() + ttl,
         )
         self._robots.known[msg.origin] = rules
         self._robots.fetching.pop(msg.origin, None)

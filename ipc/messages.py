@@ -179,6 +179,9 @@ class RobotsRules(msgspec.Struct, tag=True):
     body: bytes = b""
     refused: bool = False
     reason: str = ""
+    #: ``time.time()`` after which these rules are stale and robots.txt is fetched again: at
+    #: most a day later (RFC 9309), sooner when it was unavailable (retried with backoff).
+    expires_at: float = 0.0
 
 
 class Shutdown(msgspec.Struct, tag=True):

@@ -294,9 +294,42 @@ async def test_unreachable_host_is_recorded_with_the_reason() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}/docs/"
-    done = await run_shoal("crawl", url, "--allow-private", "127.0.0.1")
+    done = await run_shoal(
+        "crawl", url, "--allow-private", "127.0.0.1", "--robots-retry", "0.2", "--retries", "2"
+    )
     assert done.returncode == 0, done.stderr
     [record] = done.records()
     assert record["error"] == "robots_unavailable"
+    assert "(after 3 tries)" in str(record["error_detail"])
     assert f"127.0.0.1:{port}/robots.txt" in str(record["error_detail"])
     assert "connect" in str(record["error_detail"]).lower()
+
+
+async def test_pages_wait_for_an_unavailable_robots_txt_then_are_crawled(tmp_path: Path) -> None:
+    # RFC 9309: a 5xx robots.txt means "disallow all" for now, and retry later. The first
+    # six robots.txt requests fail (the worker tries 3 times per fetch, so two fetches).
+    spec = SiteSpec(pages=20, seed=66, robots_failures=6)
+    async with SiteServer(spec, host="127.0.0.1") as site:
+        done = await run_shoal(
+            "crawl", site.url, "--robots-retry", "0.3", *allow(site.url), timeout=120
+        )
+        robots_fetches = site.hits("/robots.txt")
+    assert done.returncode == 0, done.stderr
+    by_path = {urlsplit(str(r["url"])).path: r for r in done.records()}
+    assert set(by_path) == spec.expected_paths()
+    assert all(r.get("error") is None for r in by_path.values()), by_path
+    assert robots_fetches == 7
+    assert all(n == 1 for n in site.fetch_counts().values())
+
+
+async def test_robots_txt_is_fetched_again_when_its_cache_expires(tmp_path: Path) -> None:
+    spec = SiteSpec(pages=60, seed=67, latency_ms=40)
+    async with SiteServer(spec, host="127.0.0.1") as site:
+        done = await run_shoal(
+            "crawl", site.url, "--robots-cache", "0.5", "--per-host-concurrency", "2",
+            *allow(site.url), timeout=120,
+        )  # fmt: skip
+        robots_fetches = site.hits("/robots.txt")
+    assert done.returncode == 0, done.stderr
+    assert len(done.records()) == len(spec.expected_paths())
+    assert robots_fetches >= 2

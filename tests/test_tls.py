@@ -55,7 +55,16 @@ async def test_tls_failures_are_recorded_once_with_the_reason(
     untrusted, not_tls, hits = servers
     out = tmp_path / "out.jsonl"
     done = await run_shoal(
-        "crawl", untrusted, not_tls, "-o", str(out), *allow(untrusted), "--retries", "3"
+        "crawl",
+        untrusted,
+        not_tls,
+        "-o",
+        str(out),
+        *allow(untrusted),
+        "--robots-retry",
+        "0.1",
+        "--retries",
+        "1",
     )
     assert done.returncode == 0, done.stderr
     records = {str(r["url"]): r for r in read_jsonl(out)}

@@ -93,6 +93,7 @@ class SiteSpec:
     redirect_away: str | None = None
     shape: str = "tree"  # or "chain"
     robots: str | None = None  # None: the default robots.txt below
+    robots_failures: int = 0  # the first N robots.txt requests of each host get a 503
     cache_pages: int = 2048  # rendered pages kept per host (the benchmarks keep them all)
 
     def page_path(self, i: int) -> str:
@@ -442,6 +443,8 @@ class SiteServer:
         spec = self.spec
         path = request.path
         base = f"http://{request.host}"
+        if path == "/robots.txt" and self._hits[path] <= spec.robots_failures * len(self.urls):
+            return web.Response(status=503, text="robots.txt is having a bad day")
         if path == "/robots.txt":
             return web.Response(text=spec.robots_txt())
         if path == "/sitemap.xml" and spec.sitemap:
