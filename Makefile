@@ -19,13 +19,16 @@ test: install
 	$(BIN)/python -m pytest -q
 
 # A few minutes: the long chaos run (random SIGKILLs of workers and of the whole process group,
-# resumed each time) with three fresh seeds; each prints its seed, for replay with
-# SHOAL_CHAOS_SEED=N. `make test` runs a short version of the same test.
+# resumed each time) with three fresh seeds, each printed for replay with SHOAL_CHAOS_SEED=N;
+# then the HTML parsing path fuzzed for 60 s (coverage-guided with atheris where it installs,
+# random mutation otherwise). `make test` runs short versions of both through pytest.
 chaos: install
 	for run in 1 2 3; do \
 		SHOAL_CHAOS_PAGES=6000 SHOAL_CHAOS_ROUNDS=6 $(BIN)/python -m pytest -q -s -p no:cacheprovider \
 			tests/test_chaos.py || exit 1; \
 	done
+	$(BIN)/python -m pip install -q atheris 2>/dev/null || echo "fuzz: atheris not installable here"
+	$(BIN)/python tests/fuzz_parse.py --seconds 60
 
 lint: install
 	$(BIN)/ruff format --check .

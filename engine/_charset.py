@@ -47,11 +47,20 @@ _ALIASES = {
     "euc-kr": "cp949",
 }
 _UTF16 = {"utf-16", "utf-16le", "utf-16be", "utf-16-le", "utf-16-be"}
+# Codecs Python has and no browser knows, that break decoding: not text encodings at all
+# (base64, zlib...: LookupError on decode), unable to replace bad bytes (idna, punycode,
+# undefined), or turning bytes into lone surrogates (utf-7, the escape codecs). Their labels
+# mean nothing, like unknown ones.
+_NOT_FOR_HTML = frozenset(
+    {"base64", "bz2", "hex", "quopri", "rot-13", "uu", "zlib", "idna", "punycode", "undefined",
+     "utf-7", "unicode-escape", "raw-unicode-escape"}
+)  # fmt: skip
 _META = re.compile(
     rb"""<meta[^>]*?\bcharset\s*=\s*["']?\s*([a-zA-Z0-9_:.+-]+)""",
     re.IGNORECASE,
 )
-_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+# To an HTML parser "<?xml" opens a bogus comment, closed by the first ">" ("?>" or not).
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 
 
 @functools.lru_cache(maxsize=64)
@@ -64,9 +73,12 @@ def _codec(label: str | None) -> str | None:
         return "utf-8"  # a UTF-16 label without a BOM is a lie: the bytes are ASCII-compatible
     label = _ALIASES.get(label, label)
     try:
-        return codecs.lookup(label).name
-    except LookupError:
+        name = codecs.lookup(label).name
+    except (LookupError, ValueError):  # ValueError: a NUL or a lone surrogate in the label
         return None
+    if name.startswith(("utf-16", "utf-32")):
+        return "utf-8"  # however spelled (utf16, u16, utf-32): without a BOM, browsers read UTF-8
+    return None if name in _NOT_FOR_HTML else name
 
 
 def sniff_encoding(body: bytes, header_charset: str | None = None) -> str:

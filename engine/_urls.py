@@ -311,9 +311,12 @@ def _normalize_absolute(url: str) -> str | None:
     if netloc is None:
         return None
     path, has_query, query = rest[end:].partition("?")
-    path = _remove_dot_segments(_canonical_part(path, _PATH_DECODED)) if path else "/"
+    path = _canonical_part(path, _PATH_DECODED) if path else "/"
+    # The session id goes first: "/a/..;jsessionid=X" must lose its ".." too, or normalising
+    # again would give another URL.
     if ";" in path:
         path = _drop_path_session(path)
+    path = _remove_dot_segments(path)
     if has_query:
         query = _drop_tracking(_canonical_part(query, _QUERY_DECODED))
     return f"{scheme}://{netloc}{path}?{query}" if query else f"{scheme}://{netloc}{path}"

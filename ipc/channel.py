@@ -77,7 +77,9 @@ class Channel(Generic[In]):
             raise EOFError(f"channel broken: {exc}") from exc
         try:
             return self._decoder.decode(body)
-        except msgspec.DecodeError as exc:
+        # msgspec lets UnicodeDecodeError out, not DecodeError, for a string that is not UTF-8
+        # (msgspec issue #714): garbage all the same.
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise IPCError(f"undecodable message: {exc}") from exc
 
     async def aclose(self) -> None:

@@ -66,3 +66,9 @@ def test_garbage_never_raises_and_xml_declaration_is_dropped() -> None:
     assert len(decode_html(bytes(range(256)))) == 256  # one character per byte, always
     text = decode_html(b'<?xml version="1.0" encoding="utf-8"?><html><p>x</p></html>')
     assert text == "<html><p>x</p></html>"
+
+
+def test_every_spelling_of_utf16_or_utf32_without_a_bom_reads_as_utf8() -> None:
+    body = "<p>é</p>".encode()
+    for label in ("utf16", "UTF_16LE", "u16", "utf-32", "UTF32"):
+        assert decode_html(body, label) == "<p>é</p>", label

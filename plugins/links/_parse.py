@@ -12,6 +12,12 @@ from ..api import Response
 
 __all__ = ["PageLinks", "parse_links"]
 
+# libxml2 stops building the tree, silently, at a nesting depth of 256 (256 unclosed <div>s,
+# 85 unclosed table cells), and every link after that point was lost. "huge" raises the depth
+# limit to 2048 and lifts the 10 MB cap on one text node, which --max-bytes bounds anyway.
+# One parser per process: lxml locks it for each parse.
+_PARSER = html.HTMLParser(huge_tree=True)
+
 
 class PageLinks(msgspec.Struct, frozen=True):
     title: str | None
@@ -22,7 +28,7 @@ class PageLinks(msgspec.Struct, frozen=True):
 def parse_links(response: Response) -> PageLinks:
     """Title and links of an HTML page, resolved against ``<base href>`` when the page has one."""
     try:
-        root = html.document_fromstring(response.text())
+        root = html.document_fromstring(response.text(), parser=_PARSER)
     except (etree.ParserError, ValueError):
         # Empty or undecodable documents have no links; that is a fact about the page, not a bug.
         return PageLinks(title=None, links=[])
