@@ -61,6 +61,7 @@ __all__ = ["worker_main"]
 log = logging.getLogger("shoal.worker")
 
 _RESULT_BATCH = 64
+_ROBOTS_REDIRECTS = 5
 _RESULT_DELAY = 0.005
 _STATS_EVERY = 1.0
 
@@ -433,7 +434,9 @@ class _Worker:
                 async with (
                     self._broker.permit(host_key(url)),
                     asyncio.timeout(self.config.timeout),
-                    self._session.get(url, max_redirects=5) as resp,
+                    # RFC 9309: follow at least five redirects. aiohttp raises on reaching
+                    # max_redirects, so 6 follows five; the SSRF rule checks every hop.
+                    self._session.get(url, max_redirects=_ROBOTS_REDIRECTS + 1) as resp,
                 ):
                     status = resp.status
                     body = await _read_prefix(resp.content, ROBOTS_MAX_BYTES)

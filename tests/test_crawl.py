@@ -333,3 +333,21 @@ async def test_robots_txt_is_fetched_again_when_its_cache_expires(tmp_path: Path
     assert done.returncode == 0, done.stderr
     assert len(done.records()) == len(spec.expected_paths())
     assert robots_fetches >= 2
+
+
+async def test_robots_txt_redirects_are_followed_up_to_five(tmp_path: Path) -> None:
+    # RFC 9309 2.3.1.2: follow at least five redirects; past that, robots.txt is unavailable.
+    for redirects, private_crawled in ((5, False), (6, None)):
+        spec = SiteSpec(pages=10, seed=68, robots_redirects=redirects)
+        async with SiteServer(spec, host="127.0.0.1") as site:
+            done = await run_shoal(
+                "crawl", site.url, "--robots-retry", "0.1", "--retries", "0", *allow(site.url)
+            )
+        assert done.returncode == 0, done.stderr
+        errors = {urlsplit(str(r["url"])).path: r.get("error") for r in done.records()}
+        if private_crawled is None:  # six hops: unavailable, nothing crawled
+            assert set(errors.values()) == {"robots_unavailable"}, errors
+        else:  # five hops: the rules were read, the private pages were not fetched
+            assert "robots_disallowed" not in errors.values()
+            assert not any("/private/" in p for p in site.fetch_counts()), errors
+            assert len(errors) == len(spec.expected_paths())

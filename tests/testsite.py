@@ -94,6 +94,7 @@ class SiteSpec:
     shape: str = "tree"  # or "chain"
     robots: str | None = None  # None: the default robots.txt below
     robots_failures: int = 0  # the first N robots.txt requests of each host get a 503
+    robots_redirects: int = 0  # /robots.txt redirects N times (/robots-1.txt, ...) to its text
     cache_pages: int = 2048  # rendered pages kept per host (the benchmarks keep them all)
 
     def page_path(self, i: int) -> str:
@@ -445,7 +446,10 @@ class SiteServer:
         base = f"http://{request.host}"
         if path == "/robots.txt" and self._hits[path] <= spec.robots_failures * len(self.urls):
             return web.Response(status=503, text="robots.txt is having a bad day")
-        if path == "/robots.txt":
+        if path == "/robots.txt" or path.startswith("/robots-"):
+            hop = 0 if path == "/robots.txt" else int(path[len("/robots-") : -len(".txt")])
+            if hop < spec.robots_redirects:
+                return _redirect(302, f"/robots-{hop + 1}.txt")
             return web.Response(text=spec.robots_txt())
         if path == "/sitemap.xml" and spec.sitemap:
             urls = "".join(
