@@ -23,7 +23,10 @@ ENTRY_POINT_GROUP = "shoal.plugins"
 
 # Plugins that ship with shoal, found without scanning every installed distribution's entry
 # points (30 ms, paid at the start of every crawl in the supervisor and again in each worker).
-_BUILT_IN = {"links": "shoal.plugins.links:LinksPlugin"}
+_BUILT_IN = {
+    "links": "shoal.plugins.links:LinksPlugin",
+    "docs": "shoal.plugins.docs:DocsPlugin",
+}
 
 
 def available_plugins() -> dict[str, str]:

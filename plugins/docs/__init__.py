@@ -1,5 +1,49 @@
-"""The docs plugin: a documentation site as clean, faithful Markdown (issue 5, in progress).
+"""The ``docs`` plugin: a documentation site as clean, faithful Markdown (issue 5, in progress).
 
-So far: the HTML-to-Markdown converter (``_markdown.py``). To come: finding a page's main
-content, the plugin itself, ``shoal docs`` and its output formats.
+One record per page: ``url``, ``final_url``, ``status``, ``depth``, ``title``, ``markdown``
+(the main content, without the site's navigation and chrome) and ``canonical`` (the page's
+``rel=canonical`` URL, when it names one), plus ``error`` when the page failed. It follows
+in-scope links and canonical URLs; whoever assembles the output keeps one page per canonical
+URL (a page is never dropped here: canonical links can point in circles).
+
+Run it as ``shoal crawl URL --plugin docs``; ``shoal docs`` with merged, per-page and
+``llms.txt`` outputs is to come.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..api import Context, Page, Plugin
+from ._page import DocPage, parse_doc
+
+__all__ = ["DocPage", "DocsPlugin", "parse_doc"]
+
+
+class DocsPlugin(Plugin):
+    name = "docs"
+    parse = staticmethod(parse_doc)
+
+    async def handle(self, page: Page, ctx: Context) -> None:
+        parsed: DocPage | None = page.parsed
+        if parsed is not None:
+            for link in parsed.links:
+                if ctx.in_scope(link):
+                    ctx.enqueue(link, normalized=True)
+            if parsed.canonical and ctx.in_scope(parsed.canonical):
+                ctx.enqueue(parsed.canonical, normalized=True)
+        record: dict[str, Any] = {
+            "url": page.url,
+            "final_url": page.final_url,
+            "status": page.status,
+            "depth": page.depth,
+            "title": parsed.title if parsed is not None else None,
+            "markdown": parsed.markdown if parsed is not None else "",
+        }
+        if parsed is not None and parsed.canonical:
+            record["canonical"] = parsed.canonical
+        if page.error is not None:
+            record["error"] = page.error
+            if page.error_detail:
+                record["error_detail"] = page.error_detail
+        ctx.emit(record)

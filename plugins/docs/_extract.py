@@ -1,0 +1,152 @@
+"""A documentation page's main content: the container the generator put it in, without chrome.
+
+Two steps, both on lxml, in the parse processes:
+
+1. **Find the container.** Documentation generators put a page's content in a container of
+   their own (Sphinx's ``div[role=main]``, Material's ``article.md-content__inner``,
+   Docusaurus's ``.theme-doc-markdown``, rustdoc's ``#main-content`` ...); the known ones are
+   tried first, most specific first, then the standard ``main``, ``article`` and
+   ``[role=main]``. For an unknown layout, the block with the most text that is not link text
+   wins (a text-density/link-density score: navigation is mostly links, content mostly not).
+2. **Strip the chrome inside it**: navigation, headers and footers of the site, sidebars and
+   tables of contents, breadcrumbs, "edit this page", version pickers, cookie banners,
+   previous/next buttons, search boxes.
+
+If what is left has no text while the page has some, the whole body is returned instead: a
+page is never made empty.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+from lxml import etree, html
+
+__all__ = ["main_content"]
+
+# Most specific first: a generator's own container beats the generic landmarks, which themes
+# also use for their navigation (Material's whole page is in <main>).
+_CONTAINERS = (
+    # MkDocs Material, then MkDocs' own themes.
+    "//article[contains(concat(' ', normalize-space(@class), ' '), ' md-content__inner ')]",
+    # Docusaurus.
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' theme-doc-markdown ')]",
+    # Read the Docs theme, then Sphinx's themes (alabaster, classic, furo, pydata).
+    "//*[@itemprop='articleBody']",
+    "//div[@role='main']//div[contains(concat(' ', normalize-space(@class), ' '), ' body ')]",
+    "//div[contains(concat(' ', normalize-space(@class), ' '), ' document ')]"
+    "//div[contains(concat(' ', normalize-space(@class), ' '), ' body ')]",
+    "//article[@role='main']",
+    "//main[@id='main-content']//article",
+    # rustdoc, pdoc, Javadoc, GitBook.
+    "//section[@id='main-content']",
+    "//main[contains(concat(' ', normalize-space(@class), ' '), ' pdoc ')]",
+    "//div[contains(concat(' ', normalize-space(@class), ' '), ' contentContainer ')]",
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' markdown-section ')]",
+    # The standard landmarks.
+    "//div[@role='main']",
+    "//main//article",
+    "//article",
+    "//main",
+    "//*[@role='main']",
+    "//*[@id='content']",
+)
+# Chrome found inside content containers, by tag, role, or class/id words.
+_CHROME_TAGS = frozenset(
+    {"nav", "header", "footer", "aside", "script", "style", "noscript", "form"}
+)
+_CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "search", "complementary"})
+_CHROME_WORDS = re.compile(
+    r"(?:^|[\s_-])(?:breadcrumbs?|toc|table-of-contents|sidebar|sidenav|navbar|nav-?links?|"
+    r"pagination|pager|prev-?next|footer|edit-?this-?page|edit-?page|editlink|"
+    r"version-?(?:switcher|picker|selector)|cookie\w*|consent|banner|skip-?link|"
+    r"searchbox|search-?form|rst-footer-buttons|md-source-file|theme-doc-footer|"
+    r"theme-doc-toc\w*|related|feedback|last-?updated|md-content__button)(?:$|[\s_-])",
+    re.IGNORECASE,
+)
+_BLOCKS = ("div", "section", "article", "main", "td", "body")
+_ADMONITION_WORDS = re.compile(
+    r"admonition|callout|aside|note|tip|warning|caution|danger|important|info", re.IGNORECASE
+)
+
+
+def main_content(root: html.HtmlElement) -> html.HtmlElement:
+    """A copy of the element holding the page's main content, its chrome removed."""
+    container = _known_container(root)
+    if container is None:
+        container = _densest_block(root)
+    if container is None:
+        container = root
+    content = copy.deepcopy(container)
+    _strip_chrome(content)
+    if _text_length(content) or not _text_length(root):
+        return content
+    body = root.find("body")  # all of it looked like chrome: better all than nothing
+    return body if body is not None else root
+
+
+def _known_container(root: html.HtmlElement) -> html.HtmlElement | None:
+    for path in _CONTAINERS:
+        for found in root.xpath(path):
+            if isinstance(found, html.HtmlElement) and _text_length(found) > 0:
+                return found
+    return None
+
+
+def _strip_chrome(container: html.HtmlElement) -> None:
+    doomed = []
+    for el in container.iterdescendants():
+        if not isinstance(el.tag, str):
+            continue
+        words = f"{el.get('class') or ''} {el.get('id') or ''}"
+        if (
+            el.tag in _CHROME_TAGS
+            or el.get("role") in _CHROME_ROLES
+            or (words.strip() and _CHROME_WORDS.search(words))
+        ):
+            doomed.append(el)
+    for el in doomed:
+        if _inside_code(el) or _is_content(el):
+            continue
+        parent = el.getparent()
+        if parent is not None:
+            el.drop_tree()
+
+
+def _is_content(el: etree._Element) -> bool:
+    """Chrome-looking elements that carry content: a <header> holding the page's title
+    (Docusaurus), an <aside> that is an admonition (Starlight and others)."""
+    if el.tag == "header":
+        return any(True for _ in el.iter("h1", "h2", "h3"))
+    if el.tag == "aside":
+        return _ADMONITION_WORDS.search(el.get("class") or "") is not None
+    return False
+
+
+def _inside_code(el: etree._Element) -> bool:
+    return any(ancestor.tag in ("pre", "code") for ancestor in el.iterancestors())
+
+
+def _text_length(el: html.HtmlElement) -> int:
+    return len("".join(el.itertext()).strip())
+
+
+def _densest_block(root: html.HtmlElement) -> html.HtmlElement | None:
+    """The block whose own text, links discounted, scores best (readability-style)."""
+    best, best_score = None, 0.0
+    for el in root.iter(*_BLOCKS):
+        if el.tag == "body":
+            continue
+        text = _text_length(el)
+        if text < 80:
+            continue
+        link_text = sum(_text_length(a) for a in el.iter("a"))
+        density = 1.0 - link_text / text
+        paragraphs = sum(1 for _ in el.iter("p", "pre", "li", "h1", "h2", "h3"))
+        score = text * density * density + 20.0 * paragraphs * density
+        if _CHROME_WORDS.search(f"{el.get('class') or ''} {el.get('id') or ''}"):
+            score *= 0.2
+        if score > best_score:
+            best, best_score = el, score
+    return best

@@ -1,0 +1,66 @@
+"""One documentation page, parsed in the process pool: title, Markdown, links, canonical URL."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import msgspec
+from lxml import etree, html
+
+from ...engine._urls import normalize_url
+from ..api import Response
+from ._extract import main_content
+from ._markdown import to_markdown
+
+__all__ = ["DocPage", "parse_doc"]
+
+# The same parser settings as the links plugin: libxml2 otherwise stops at depth 256.
+_PARSER = html.HTMLParser(huge_tree=True)
+
+
+class DocPage(msgspec.Struct, frozen=True):
+    title: str | None
+    markdown: str
+    #: Absolute, normalised links of the whole page (navigation included: it is how a
+    #: documentation site links its pages), each once, in document order.
+    links: list[str]
+    #: The page's rel=canonical URL, normalised, when it names one.
+    canonical: str | None = None
+
+
+def parse_doc(response: Response) -> DocPage:
+    """The page's main content as Markdown, with its title, links and canonical URL."""
+    try:
+        root = html.document_fromstring(response.text(), parser=_PARSER)
+    except (etree.ParserError, ValueError):
+        return DocPage(title=None, markdown="", links=[])
+    base = response.final_url
+    for href in cast(list[str], root.xpath("//base/@href")):
+        base = normalize_url(str(href), base) or base
+        break
+    canonical = None
+    for href in cast(list[str], root.xpath("//link[@rel='canonical']/@href")):
+        canonical = normalize_url(str(href), base)
+        break
+    seen: set[str] = set()
+    links: list[str] = []
+    for href in cast(list[str], root.xpath("//a/@href | //area/@href")):
+        url = normalize_url(str(href), base)
+        if url is not None and url not in seen:
+            seen.add(url)
+            links.append(url)
+    content = main_content(root)
+    title = _title(root, content)
+    return DocPage(
+        title=title, markdown=to_markdown(content, base), links=links, canonical=canonical
+    )
+
+
+def _title(root: html.HtmlElement, content: html.HtmlElement) -> str | None:
+    """The content's first heading, else the document title (which carries the site name)."""
+    for heading in content.iter("h1", "h2"):
+        text = " ".join(" ".join(heading.itertext()).split()).rstrip("¶#").strip()
+        if text:
+            return text
+    text = root.findtext(".//title")
+    return " ".join(text.split()) or None if text else None

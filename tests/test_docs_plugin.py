@@ -1,0 +1,71 @@
+"""The docs plugin end to end: a small site on loopback, crawled with ``--plugin docs``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from conftest import allow, read_jsonl, run_shoal
+
+_CHROME = (
+    '<header class="site-header">SITE-HEADER</header>'
+    '<nav class="sidebar"><a href="/docs/">Home</a> <a href="/docs/a.html">Page A</a> '
+    '<a href="/docs/a-copy.html">A again</a> NAV-TEXT</nav>'
+)
+_FOOTER = "<footer>FOOTER-TEXT</footer>"
+_PAGES = {
+    "/docs/": "<h1>Welcome</h1><p>Start at <a href='a.html'>page A</a>.</p>",
+    "/docs/a.html": (
+        "<h1>Page A</h1><p>Some <em>text</em>.</p>"
+        '<div class="highlight-python"><div class="highlight"><pre>print("hi")</pre></div></div>'
+    ),
+    "/docs/a-copy.html": "<h1>Page A</h1><p>Some <em>text</em>.</p>",
+}
+
+
+async def _page(request: web.Request) -> web.Response:
+    body = _PAGES.get(request.path)
+    if body is None:
+        raise web.HTTPNotFound()
+    canonical = (
+        '<link rel="canonical" href="/docs/a.html">' if request.path.endswith("copy.html") else ""
+    )
+    html = (
+        f"<html><head><title>{request.path} - Site</title>{canonical}</head><body>{_CHROME}"
+        f'<div class="document"><div class="body" role="main">{body}</div></div>{_FOOTER}'
+        "</body></html>"
+    )
+    return web.Response(text=html, content_type="text/html")
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[str]:
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", _page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    tcp = web.TCPSite(runner, "127.0.0.1", 0)
+    await tcp.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/docs/"
+    finally:
+        await runner.cleanup()
+
+
+async def test_pages_become_markdown_without_chrome(site: str, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    done = await run_shoal("crawl", site, "--plugin", "docs", "-o", str(out), *allow(site))
+    assert done.returncode == 0, done.stderr
+    records = {str(r["url"]).removeprefix(site[: -len("/docs/")]): r for r in read_jsonl(out)}
+    assert set(records) == set(_PAGES)
+    page_a = records["/docs/a.html"]
+    assert page_a["title"] == "Page A"
+    assert page_a["markdown"] == '# Page A\n\nSome *text*.\n\n```python\nprint("hi")\n```\n'
+    for record in records.values():
+        for chrome in ("SITE-HEADER", "NAV-TEXT", "FOOTER-TEXT"):
+            assert chrome not in str(record["markdown"])
+    # The copy names its canonical page, so whoever assembles the output keeps one of them.
+    assert records["/docs/a-copy.html"]["canonical"] == site + "a.html"
+    assert "canonical" not in records["/docs/"]

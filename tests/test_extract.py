@@ -1,0 +1,76 @@
+"""Main-content extraction: the generator's container, without the chrome around or inside it."""
+
+from __future__ import annotations
+
+import pytest
+from lxml import html
+
+from shoal.plugins.docs._extract import main_content
+
+CHROME = (
+    '<header class="site-header"><a href="/">SiteName Home</a><nav>Guide API Blog</nav></header>'
+    '<nav class="sidebar"><ul><li><a href="/a">Sidebar link one</a></li>'
+    '<li><a href="/b">Sidebar link two</a></li></ul></nav>'
+    '<div class="cookie-banner">We use cookies <button>Accept</button></div>'
+    "<footer>Copyright Footer Inc</footer>"
+)
+CHROME_WORDS = ("SiteName", "Sidebar", "cookies", "Copyright", "Edit this page", "Previous", "v2.1")
+
+
+def _page(container: str) -> html.HtmlElement:
+    return html.document_fromstring(f"<html><body>{CHROME}{container}{CHROME}</body></html>")
+
+
+def _text(el: html.HtmlElement) -> str:
+    return " ".join(" ".join(el.itertext()).split())
+
+
+INNER = (
+    "<h1>The Title</h1><p>Body paragraph one has enough words to be content.</p>"
+    "<pre>code()</pre><ul><li>item</li></ul>"
+    '<div class="breadcrumbs">Home / Docs</div><a class="edit-this-page" href="/e">Edit this page</a>'
+    '<div class="version-switcher"><select><option>v2.1</option></select></div>'
+    '<nav class="pagination-nav"><a href="/p">Previous</a></nav>'
+)
+
+
+@pytest.mark.parametrize(
+    "container",
+    [
+        f'<div class="document"><div class="body" role="main">{INNER}</div></div>',  # Sphinx
+        f'<div class="md-content"><article class="md-content__inner md-typeset">{INNER}'
+        "</article></div>",  # Material
+        f'<div class="theme-doc-markdown markdown"><header><h1>The Title</h1></header>'
+        f"{INNER.replace('<h1>The Title</h1>', '')}</div>",  # Docusaurus
+        f'<div class="rst-content"><div itemprop="articleBody">{INNER}</div></div>',  # RTD
+        f'<section id="main-content" class="content">{INNER}</section>',  # rustdoc
+        f'<main class="pdoc">{INNER}</main>',  # pdoc
+        f'<div class="contentContainer">{INNER}</div>',  # Javadoc
+        f'<section class="normal markdown-section">{INNER}</section>',  # GitBook
+        f"<main>{INNER}</main>",
+        f"<div id='wrapper'><div class='prose'>{INNER}</div></div>",  # unknown: densest block
+    ],
+)
+def test_each_layout_gives_its_content_without_chrome(container: str) -> None:
+    text = _text(main_content(_page(container)))
+    for word in ("The Title", "Body paragraph one", "code()", "item"):
+        assert word in text, (word, text)
+    for word in CHROME_WORDS + ("Home / Docs",):
+        assert word not in text, (word, text)
+
+
+def test_admonition_asides_are_content_and_sidebars_are_not() -> None:
+    root = _page(
+        "<main><h1>T</h1><p>Long enough paragraph of content text.</p>"
+        '<aside class="admonition note"><p>Keep this note.</p></aside>'
+        '<aside class="toc">On this page</aside></main>'
+    )
+    text = _text(main_content(root))
+    assert "Keep this note." in text and "On this page" not in text
+
+
+def test_never_empty_when_the_page_has_text() -> None:
+    root = html.document_fromstring(
+        "<html><body><nav>Only a nav</nav><div class='footer'>and a footer</div></body></html>"
+    )
+    assert _text(main_content(root))
