@@ -28,7 +28,8 @@ def _text(el: html.HtmlElement) -> str:
 INNER = (
     "<h1>The Title</h1><p>Body paragraph one has enough words to be content.</p>"
     "<pre>code()</pre><ul><li>item</li></ul>"
-    '<div class="breadcrumbs">Home / Docs</div><a class="edit-this-page" href="/e">Edit this page</a>'
+    '<div class="breadcrumbs">Home / Docs</div>'
+    '<a class="edit-this-page" href="/e">Edit this page</a>'
     '<div class="version-switcher"><select><option>v2.1</option></select></div>'
     '<nav class="pagination-nav"><a href="/p">Previous</a></nav>'
 )
@@ -55,7 +56,7 @@ def test_each_layout_gives_its_content_without_chrome(container: str) -> None:
     text = _text(main_content(_page(container)))
     for word in ("The Title", "Body paragraph one", "code()", "item"):
         assert word in text, (word, text)
-    for word in CHROME_WORDS + ("Home / Docs",):
+    for word in (*CHROME_WORDS, "Home / Docs"):
         assert word not in text, (word, text)
 
 
