@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from . import _cmd_crawl
+from . import _cmd_crawl, _cmd_docs
 from ._proc import exit_now
 from .errors import NotConfigured, PluginError, ShoalError, UsageError
 
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     _cmd_crawl.add_parser(commands)
+    _cmd_docs.add_parser(commands)
     return parser
 
 

@@ -69,3 +69,44 @@ async def test_pages_become_markdown_without_chrome(site: str, tmp_path: Path) -
     # The copy names its canonical page, so whoever assembles the output keeps one of them.
     assert records["/docs/a-copy.html"]["canonical"] == site + "a.html"
     assert "canonical" not in records["/docs/"]
+
+
+async def test_shoal_docs_writes_every_format(site: str, tmp_path: Path) -> None:
+    outputs = {
+        "md": tmp_path / "site.md",
+        "jsonl": tmp_path / "pages.jsonl",
+        "dir": tmp_path / "pages",
+        "llms": tmp_path / "llms",
+    }
+    for fmt, out in outputs.items():
+        done = await run_shoal("docs", site, "-o", str(out), "--format", fmt, *allow(site))
+        assert done.returncode == 0, done.stderr
+        assert f"shoal docs: 2 pages -> {out}" in done.stdout.decode()
+
+    merged = outputs["md"].read_text()
+    # A table of contents in the site's navigation order; the canonical copy appears once.
+    assert merged.startswith(
+        "# Welcome\n\n## Contents\n\n- [Welcome](#welcome)\n- [Page A](#page-a)\n"
+    )
+    assert merged.count("Some *text*.") == 1
+    # The link between pages points into the file.
+    assert "Start at [page A](#page-a)." in merged
+    assert "NAV-TEXT" not in merged and "FOOTER-TEXT" not in merged
+
+    lines = read_jsonl(outputs["jsonl"])
+    assert [r["title"] for r in lines] == ["Welcome", "Page A"]
+
+    assert sorted(p.name for p in outputs["dir"].iterdir()) == ["a.md", "index.md"]
+    assert "Start at [page A](a.md)." in (outputs["dir"] / "index.md").read_text()
+
+    index = (outputs["llms"] / "llms.txt").read_text()
+    assert index.startswith("# Welcome\n") and f"- [Page A]({site}a.html)" in index
+    assert (outputs["llms"] / "llms-full.txt").read_text() == merged
+
+
+async def test_shoal_docs_usage_mistakes_are_one_line(site: str, tmp_path: Path) -> None:
+    done = await run_shoal("docs", site, "-o", str(tmp_path / "out.txt"))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"shoal: error: say --format for {tmp_path / 'out.txt'} (md, dir, jsonl or llms)"
+    ]

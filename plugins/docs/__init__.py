@@ -42,6 +42,9 @@ class DocsPlugin(Plugin):
         }
         if parsed is not None and parsed.canonical:
             record["canonical"] = parsed.canonical
+        if parsed is not None and page.depth == 0:
+            # The start page's navigation gives the site's order (one copy is enough).
+            record["nav"] = [u for u in parsed.nav if ctx.in_scope(u)]
         if page.error is not None:
             record["error"] = page.error
             if page.error_detail:

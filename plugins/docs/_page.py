@@ -14,6 +14,14 @@ from ._markdown import to_markdown
 
 __all__ = ["DocPage", "parse_doc"]
 
+# Where generators put the site's table of contents: <nav> and navigation landmarks, Sphinx's
+# toctree and sidebar, Material's md-nav, Docusaurus's menu. A union: in document order.
+_NAV_LINKS = (
+    "//nav//a/@href | //*[@role='navigation']//a/@href"
+    " | //*[contains(@class, 'toctree')]//a/@href"
+    " | //*[contains(@class, 'sphinxsidebar')]//a/@href"
+    " | //*[contains(@class, 'md-nav')]//a/@href | //*[contains(@class, 'menu__list')]//a/@href"
+)
 # The same parser settings as the links plugin: libxml2 otherwise stops at depth 256.
 _PARSER = html.HTMLParser(huge_tree=True)
 
@@ -26,6 +34,8 @@ class DocPage(msgspec.Struct, frozen=True):
     links: list[str]
     #: The page's rel=canonical URL, normalised, when it names one.
     canonical: str | None = None
+    #: Links in the page's navigation (sidebar, toctree), in order: the site's own order.
+    nav: list[str] = msgspec.field(default_factory=list)
 
 
 def parse_doc(response: Response) -> DocPage:
@@ -49,11 +59,18 @@ def parse_doc(response: Response) -> DocPage:
         if url is not None and url not in seen:
             seen.add(url)
             links.append(url)
+    nav: list[str] = []
+    nav_seen: set[str] = set()
+    for href in cast(list[str], root.xpath(_NAV_LINKS)):
+        url = normalize_url(str(href), base)
+        page = url.partition("#")[0] if url is not None else None
+        if page is not None and page not in nav_seen:
+            nav_seen.add(page)
+            nav.append(page)
     content = main_content(root)
     title = _title(root, content)
-    return DocPage(
-        title=title, markdown=to_markdown(content, base), links=links, canonical=canonical
-    )
+    markdown = to_markdown(content, base)
+    return DocPage(title=title, markdown=markdown, links=links, canonical=canonical, nav=nav)
 
 
 def _title(root: html.HtmlElement, content: html.HtmlElement) -> str | None:
