@@ -61,6 +61,7 @@ _INLINE_SPECIAL = re.compile(r"[\\`*\[\]]|(?<!\w)_|_(?!\w)|<(?=[A-Za-z/!?])")
 # Escaped at the start of a paragraph's line: what starts a block there.
 _LINE_START = re.compile(r"^([ \t]*)([#>+-]|\d+[.)])(?=[ \t]|$)", re.MULTILINE)
 
+_MAYBE_SPECIAL = frozenset("\\`*[]_<")
 _LIST_START = re.compile(r"- |\d+\. ")
 
 Rewrite = Callable[[str], str]
@@ -91,7 +92,9 @@ def _skipped(el: etree._Element) -> bool:
 
 def escape(text: str) -> str:
     """``text`` with what Markdown would read as inline syntax backslash-escaped."""
-    return _INLINE_SPECIAL.sub(lambda m: "\\" + m.group(0), text)
+    if not _MAYBE_SPECIAL.intersection(text):  # most text: nothing to escape, no regex
+        return text
+    return _INLINE_SPECIAL.sub(r"\\\g<0>", text)
 
 
 def _paragraph(text: str) -> str:
@@ -384,7 +387,13 @@ class _Converter:
 
     @staticmethod
     def _text(text: str) -> str:
-        return escape(_SPACE.sub(" ", text))
+        # Whitespace collapsed, keeping one space at either end where there was some.
+        words = " ".join(text.split())
+        if not words:
+            return " " if text else ""
+        lead = " " if text[0].isspace() else ""
+        trail = " " if text[-1].isspace() else ""
+        return escape(lead + words + trail)
 
 
 def _language(el: etree._Element) -> str:
@@ -432,8 +441,10 @@ def _wrap(inner: str, mark: str) -> str:
 
 
 def _clean_inline(text: str) -> str:
-    lines = [_SPACE.sub(" ", line).strip() for line in text.split("  \n")]
-    return "  \n".join(line for line in lines if line).strip()
+    if "  \n" not in text:
+        return " ".join(text.split())
+    lines = (" ".join(line.split()) for line in text.split("  \n"))
+    return "  \n".join(line for line in lines if line)
 
 
 def _int(value: str | None, default: int) -> int:
