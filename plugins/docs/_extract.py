@@ -80,10 +80,48 @@ def main_content(root: html.HtmlElement) -> html.HtmlElement:
         container = root
     content = copy.deepcopy(container)
     _strip_chrome(content)
+    if content.find(".//h1") is None:
+        _adopt_title(root, container, content)
     if _text_length(content) or not _text_length(root):
         return content
     body = root.find("body")  # all of it looked like chrome: better all than nothing
     return body if body is not None else root
+
+
+def _adopt_title(
+    root: html.HtmlElement, container: html.HtmlElement, content: html.HtmlElement
+) -> None:
+    """Put the page's title, and the lead paragraphs right after it, at the top of ``content``
+    when the theme set them just outside the content container (GitBook does).
+
+    Only a title that comes before the container and is text, not a link: a site name in
+    the header is a link to the home page (or a logo), and is not the page's title.
+    """
+    order = {el: i for i, el in enumerate(root.iter())}
+    start = order.get(container, 0)
+    titles = [
+        h1
+        for h1 in root.iter("h1")
+        if order.get(h1, start) < start
+        and "logo" not in (h1.get("class") or "")
+        and "".join(h1.itertext()).strip()
+        and "".join(h1.itertext()).strip()
+        != "".join(t for a in h1.iter("a") for t in a.itertext()).strip()
+    ]
+    if len(titles) != 1:
+        return
+    adopted = [titles[0]]
+    sibling = titles[0].getnext()
+    while sibling is not None and sibling.tag == "p":
+        adopted.append(sibling)
+        sibling = sibling.getnext()
+    for offset, el in enumerate(adopted):
+        clone = copy.deepcopy(el)
+        clone.tail = None
+        content.insert(offset, clone)
+    if content.text:  # keep the container's leading text after what was put before it
+        adopted_last = content[len(adopted) - 1]
+        adopted_last.tail, content.text = content.text, None
 
 
 def _known_container(root: html.HtmlElement) -> html.HtmlElement | None:

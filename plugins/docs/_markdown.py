@@ -41,9 +41,18 @@ _SKIP = frozenset(
     {"script", "style", "noscript", "template", "button", "form", "input", "select",
      "textarea", "svg"}
 )  # fmt: skip
+# Class names that are a code block's language as they stand (rustdoc's <pre class="rust">).
+_BARE_LANGS = frozenset(
+    {"rust", "python", "bash", "shell", "sh", "console", "javascript", "js", "typescript",
+     "ts", "java", "kotlin", "c", "cpp", "go", "ruby", "json", "yaml", "toml", "html", "css",
+     "sql", "xml"}
+)  # fmt: skip
 _SKIP_CLASSES = frozenset(
-    {"headerlink", "anchorlink", "anchor-link", "hash-link", "linenos", "lineno",
-     "linenodiv", "gutter", "copybutton", "sr-only", "visually-hidden", "screen-reader-text"}
+    {"headerlink", "anchorlink", "anchor-link", "hash-link", "doc-anchor", "linenos", "lineno",
+     "linenodiv", "gutter", "copybutton", "sr-only", "visually-hidden", "screen-reader-text",
+     # rustdoc's source links and run buttons, pdoc's source toggles and edit button
+     "rightside", "sub-heading", "test-arrow", "hideme", "view-source-button", "git-button",
+     "pdoc-button"}
 )  # fmt: skip
 _ADMONITIONS = (
     "note", "tip", "hint", "important", "warning", "caution", "danger", "error", "attention",
@@ -171,6 +180,8 @@ class _Converter:
         if tag == "pre":
             return [self._code(el)]
         if tag in ("ul", "ol"):
+            if _layout_list(el):
+                return [b for li in el if _tag(li) == "li" for b in self.blocks(li)]
             return [self._list(el)] if len(el) else []
         if tag == "dl":
             return self._definitions(el)
@@ -179,22 +190,25 @@ class _Converter:
             return [_indent(inner, "> ").replace("\n\n", "\n>\n")] if inner else []
         if tag == "table" and "highlighttable" in _classes(el):
             # Pygments' line-numbered layout: a gutter cell and a code cell.
-            for cell in el.iter("td"):
-                pre = cell.find(".//pre")
-                if pre is not None and "linenos" not in _classes(cell):
-                    return [self._code(pre, el)]
+            pre = _code_pre(el)
+            if pre is not None:
+                return [self._code(pre, el)]
         if tag == "table":
             return [self._table(el)]
         if tag == "hr":
             return ["---"]
         if tag == "div" and self._is_code_wrapper(el):
-            pre = el.find(".//pre")
+            pre = _code_pre(el)
             if pre is not None:
-                return [self._code(pre, el)]
+                title = el.find(".//*[@class='filename']")
+                label = _clean_inline(self.inline_content(title)) if title is not None else ""
+                return ([_paragraph(label)] if label else []) + [self._code(pre, el)]
         return self.blocks(el)
 
     def _admonition(self, el: etree._Element) -> str | None:
         classes = _classes(el)
+        if _tag(el) == "details" and not any(c in _ADMONITIONS for c in classes):
+            return None  # a plain disclosure widget (rustdoc's toggles): its content as it is
         if (
             _tag(el) == "aside"
             or _tag(el) == "details"
@@ -213,7 +227,7 @@ class _Converter:
                 )
                 if name in _ADMONITIONS:
                     return name
-            if "admonition" in classes or _tag(el) == "details":
+            if "admonition" in classes:
                 return "note"
         return None
 
@@ -396,6 +410,30 @@ class _Converter:
         return escape(lead + words + trail)
 
 
+def _layout_list(el: etree._Element) -> bool:
+    """A list used for page layout (Javadoc's summary and detail lists): every item holds a
+    section or a heading. Its items are blocks of the page, not list items."""
+    items = [li for li in el if _tag(li) == "li"]
+    return bool(items) and all(
+        li.find(".//section") is not None
+        or any(True for _ in li.iter("h1", "h2", "h3", "h4", "h5", "h6"))
+        for li in items
+    )
+
+
+def _code_pre(el: etree._Element) -> etree._Element | None:
+    """The <pre> holding the code in a highlighter's wrapper, not the line-number gutter's."""
+    for pre in el.iter("pre"):
+        gutter = any(
+            c in ("linenos", "linenodiv", "gutter")
+            for node in (pre, *pre.iterancestors())
+            for c in _classes(node)
+        )
+        if not gutter:
+            return pre
+    return None
+
+
 def _language(el: etree._Element) -> str:
     data = el.get("data-lang") or el.get("data-language")
     if data:
@@ -404,6 +442,10 @@ def _language(el: etree._Element) -> str:
         m = _LANG_CLASS.match(c)
         if m and m.group(1).lower() not in _LANG_PLAIN:
             return m.group(1).lower()
+    if _tag(el) in ("pre", "code"):
+        for c in _classes(el):
+            if c.lower() in _BARE_LANGS:
+                return c.lower()
     return ""
 
 
