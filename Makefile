@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint demo chaos bench bench-quick bench-tools clean
+.PHONY: install test lint demo chaos bench bench-quick bench-docs bench-tools clean
 
 install: $(STAMP)
 
@@ -51,6 +51,11 @@ bench: bench-tools
 
 bench-quick: bench-tools
 	$(BIN)/python bench/run.py --quick --out bench/out
+
+# The docs plugin's extractor and converter against trafilatura, html2text and markdownify
+# (pages/s on one core, recall and chrome against the fixture sites' truth): docs_results.md.
+bench-docs: bench-tools
+	$(BIN)/python bench/docs_convert.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .lint demo-out
