@@ -9,6 +9,7 @@ or repeated run assembles every page it has, not only those of its own run.
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,12 @@ def run(args: argparse.Namespace) -> int:
         raise OutputError(f"--format {fmt} writes a directory, and {out} is a file")
     if fmt in ("md", "jsonl") and out.is_dir():
         raise OutputError(f"--format {fmt} writes a file, and {out} is a directory")
+    # Checked now, not after a crawl of the whole site.
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {out}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"cannot write {out}: permission denied")
     start = validate_start_url(args.urls[0])
     with tempfile.TemporaryDirectory(prefix="shoal-docs-") as tmp:
         pages = Path(args.state + ".pages.jsonl") if args.state else Path(tmp) / "pages.jsonl"

@@ -110,3 +110,10 @@ async def test_shoal_docs_usage_mistakes_are_one_line(site: str, tmp_path: Path)
     assert done.stderr.strip().splitlines() == [
         f"shoal: error: say --format for {tmp_path / 'out.txt'} (md, dir, jsonl or llms)"
     ]
+
+
+async def test_shoal_docs_checks_its_output_before_crawling(site: str, tmp_path: Path) -> None:
+    out = tmp_path / "missing" / "site.md"
+    done = await run_shoal("docs", site, "-o", str(out), *allow(site))
+    assert done.returncode == 2
+    assert "does not exist" in done.stderr and done.stderr.count("\n") == 1
