@@ -218,6 +218,13 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
     s.add_argument(
         "--resume", action="store_true", help="continue the crawl in --state; appends to the output"
     )
+    s.add_argument(
+        "--refresh",
+        action="store_true",
+        help="crawl every page of --state again, conditionally (If-None-Match, "
+        "If-Modified-Since, then the body's hash): unchanged pages are counted, not "
+        "parsed again; appends to the output (implies --resume)",
+    )
     s.add_argument("--stats-json", metavar="FILE", help="also write the summary as JSON here")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
     s.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -266,7 +273,8 @@ def options_from_args(args: argparse.Namespace, **extra: Any) -> CrawlOptions:
         per_host_concurrency=args.per_host_concurrency,
         rate=args.rate,
         state=args.state,
-        resume=args.resume,
+        resume=args.resume or args.refresh,
+        refresh=args.refresh,
         user_agent=args.user_agent,
         timeout=args.timeout,
         max_bytes=args.max_bytes,
@@ -345,7 +353,8 @@ def format_summary(stats: CrawlStats) -> str:
         f"{stats.pages_per_s:.1f} pages/s, {_human(stats.bytes)}",
         f"  status: {counts(stats.status_counts)}",
         f"  errors: {counts(stats.errors)}   retries: {stats.retries}   "
-        f"robots.txt disallowed: {stats.robots_disallowed}",
+        f"robots.txt disallowed: {stats.robots_disallowed}"
+        + (f"   unchanged: {stats.unchanged}" if stats.unchanged else ""),
         *(
             [f"  links not followed (crawler-trap limits): {counts(stats.links_skipped)}"]
             if stats.links_skipped

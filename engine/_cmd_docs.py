@@ -66,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
         pages = Path(args.state + ".pages.jsonl") if args.state else Path(tmp) / "pages.jsonl"
         options = options_from_args(args, plugin="docs")
         options.output = str(pages)
+        if args.state and Path(args.state).exists() and not args.resume:
+            # A second run against the same state: every page again, conditionally.
+            options.refresh = options.resume = True
+        before = pages.stat().st_size if options.resume and pages.exists() else 0
         code = run_crawl(options, quiet=args.quiet)
         if code != 0 or not pages.exists():
             return code
@@ -74,8 +78,11 @@ def run(args: argparse.Namespace) -> int:
 
         with pages.open("rb") as f:
             docs = load_docs(f)
+            f.seek(before)
+            changed = len(load_docs(f))  # pages of this run with new content
         written = assemble(docs, start, fmt, out)
     if not args.quiet:
         where = out if len(written) != 1 else written[0]
-        print(f"shoal docs: {len(docs)} pages -> {where} ({fmt})", flush=True)
+        again = f", {changed} changed" if before else ""
+        print(f"shoal docs: {len(docs)} pages{again} -> {where} ({fmt})", flush=True)
     return 0

@@ -158,10 +158,16 @@ class Fetcher:
 
     async def _hop(self, request: Request, url: str) -> Response | tuple[int, str | None]:
         """One HTTP exchange under a broker permit: a response, or (status, redirect target)."""
+        conditional = {}
+        if url == request.url:  # validators belong to the URL they came from
+            if request.etag:
+                conditional["If-None-Match"] = request.etag
+            if request.last_modified:
+                conditional["If-Modified-Since"] = request.last_modified
         async with (
             self._permit(host_key(url)),
             asyncio.timeout(self._timeout),
-            self._session.get(url, allow_redirects=False) as resp,
+            self._session.get(url, allow_redirects=False, headers=conditional) as resp,
         ):
             if resp.status in _REDIRECTS and "Location" in resp.headers:
                 return resp.status, normalize_url(resp.headers["Location"], url)

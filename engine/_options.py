@@ -38,6 +38,7 @@ class CrawlOptions(msgspec.Struct, kw_only=True):
     rate: float = 0.0  # requests per second per host; 0: limited by concurrency only
     state: str | None = None
     resume: bool = False
+    refresh: bool = False  # re-fetch every page of --state conditionally (implies resume)
     user_agent: str = DEFAULT_USER_AGENT
     timeout: float = 30.0
     connect_timeout: float = 10.0

@@ -52,7 +52,10 @@ CREATE TABLE IF NOT EXISTS urls (
     attempt INTEGER NOT NULL DEFAULT 0,
     not_before REAL NOT NULL DEFAULT 0,
     worker INTEGER,
-    meta BLOB
+    meta BLOB,
+    etag TEXT,
+    last_modified TEXT,
+    body_hash BLOB
 ) WITHOUT ROWID;
 -- The frontier: per host, breadth-first (depth), then first-seen order.
 CREATE INDEX IF NOT EXISTS urls_frontier ON urls (host, depth, id) WHERE state = 0;
@@ -65,6 +68,18 @@ CREATE TABLE IF NOT EXISTS admitted (key BLOB PRIMARY KEY, n INTEGER NOT NULL) W
 T = TypeVar("T")
 _meta_encoder = msgspec.msgpack.Encoder()
 _meta_decoder = msgspec.msgpack.Decoder(dict[str, Any])
+
+
+# Columns added after schema version 1 was first written; nullable, so files of earlier
+# shoals gain them in place (and earlier shoals, which name their columns, ignore them).
+_ADDED_COLUMNS = {"etag": "TEXT", "last_modified": "TEXT", "body_hash": "BLOB"}
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    have = {row[1] for row in conn.execute("PRAGMA table_info(urls)")}
+    for name, kind in _ADDED_COLUMNS.items():
+        if name not in have:
+            conn.execute(f"ALTER TABLE urls ADD COLUMN {name} {kind}")
 
 
 class SQLiteState:
@@ -134,6 +149,10 @@ class SQLiteState:
     async def commit(self, worker: int, outcomes: Sequence[Outcome]) -> CommitSummary:
         return await self._call(self._commit_sync, worker, outcomes)
 
+    async def refresh(self) -> int:
+        """Queue every finished page again (``--refresh``), keeping its validators; how many."""
+        return await self._call(self._refresh_sync)
+
     async def hand_back(self, requests: Sequence[Request], *, crashed: bool) -> None:
         await self._call(self._hand_back_sync, requests, crashed)
 
@@ -201,6 +220,7 @@ class SQLiteState:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA cache_size=-16000")
             conn.executescript(_SCHEMA)
+            _add_missing_columns(conn)
             self._check_config(config, existed)
             self._recover_leases()
             self._load_counts()
@@ -431,13 +451,14 @@ class SQLiteState:
             if room <= 0:
                 continue
             rows = db.execute(
-                "SELECT fp, url, depth, attempt, meta FROM urls "
+                "SELECT fp, url, depth, attempt, meta, etag, last_modified, body_hash FROM urls "
                 "WHERE host = ? AND state = 0 AND not_before <= ? ORDER BY depth, id LIMIT ?",
                 (host, now, room),
             ).fetchall()
-            for fp, url, depth, attempt, meta in rows:
+            for fp, url, depth, attempt, meta, etag, modified, body_hash in rows:
                 decoded = _meta_decoder.decode(meta) if meta else None
-                leased.append((fp, host, Request(url, depth, attempt, decoded)))
+                request = Request(url, depth, attempt, decoded, etag, modified, body_hash)
+                leased.append((fp, host, request))
             if len(leased) >= limit:
                 break
         if not leased:
@@ -472,9 +493,19 @@ class SQLiteState:
                         summary.tally.add(outcome)
                     continue
                 cur = db.execute(
-                    "UPDATE urls SET state = ?, worker = NULL "
+                    "UPDATE urls SET state = ?, worker = NULL, "
+                    "etag = coalesce(?, etag), last_modified = coalesce(?, last_modified), "
+                    "body_hash = coalesce(?, body_hash) "
                     "WHERE fp = ? AND state = ? AND worker = ?",
-                    (_DONE, fp, _LEASED, worker),
+                    (
+                        _DONE,
+                        outcome.etag,
+                        outcome.last_modified,
+                        outcome.body_hash,
+                        fp,
+                        _LEASED,
+                        worker,
+                    ),
                 )
                 if not cur.rowcount:
                     # Not our lease any more (it was handed back and re-leased): its records
@@ -497,6 +528,15 @@ class SQLiteState:
         self._counts.queued += summary.retried
         self._counts.done += summary.done
         return summary
+
+    def _refresh_sync(self) -> int:
+        with self._tx():
+            cur = self._db.execute(
+                "UPDATE urls SET state = ?, attempt = 0, not_before = 0 WHERE state = ?",
+                (_QUEUED, _DONE),
+            )
+        self._load_counts()
+        return cur.rowcount
 
     def _hand_back_sync(self, requests: Sequence[Request], crashed: bool) -> None:
         db = self._db

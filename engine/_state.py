@@ -68,6 +68,10 @@ class StateBackend(Protocol):
         """Atomically: finish or re-queue each outcome's request, queue its new links, and put
         its records in the outbox."""
 
+    async def refresh(self) -> int:
+        """Queue every finished request again, keeping what was learnt of it (its validators
+        and body hash), for a conditional re-crawl; returns how many."""
+
     async def hand_back(self, requests: Sequence[Request], *, crashed: bool) -> None:
         """Return leased requests to the queue (``crashed`` counts it as an attempt)."""
 

@@ -34,6 +34,8 @@ class Tally(msgspec.Struct):
     errors: dict[str, int] = msgspec.field(default_factory=dict)
     #: Links not followed because of a crawler-trap limit, by reason.
     links_skipped: dict[str, int] = msgspec.field(default_factory=dict)
+    #: Pages found as they were at the last fetch (--refresh: a 304, or the same body).
+    unchanged: int = 0
 
     def skip(self, reason: str, n: int = 1) -> None:
         self.links_skipped[reason] = self.links_skipped.get(reason, 0) + n
@@ -49,6 +51,7 @@ class Tally(msgspec.Struct):
             self.robots_disallowed += 1
             return
         self.pages += 1
+        self.unchanged += outcome.unchanged
         self.bytes += outcome.nbytes
         if outcome.status:
             key = str(outcome.status)
@@ -61,6 +64,7 @@ class Tally(msgspec.Struct):
         self.bytes += other.bytes
         self.retries += other.retries
         self.robots_disallowed += other.robots_disallowed
+        self.unchanged += other.unchanged
         for mine, theirs in (
             (self.status_counts, other.status_counts),
             (self.errors, other.errors),

@@ -189,6 +189,8 @@ class Supervisor:
         workers = opts.workers or default_workers()
         self._worker_configs = self._make_configs(workers)
         output = Path(opts.output) if opts.output else None
+        if opts.refresh and not opts.state:
+            raise UsageError("--refresh needs --state: the state file of the crawl to refresh")
         if output is not None and str(output) == "-" and opts.resume:
             raise UsageError("--resume needs an output file (-o FILE), not standard output")
         config = {"plugin": opts.plugin, "scope": self._scope.to_spec()}
@@ -214,6 +216,9 @@ class Supervisor:
             raise
         interrupted = False
         try:
+            if opts.refresh:
+                again = await self._state.refresh()
+                log.info("refresh: %d pages of the earlier crawl queued again", again)
             added = await self._state.add(seeds)
             log.info("queued %d start URL(s) (%d new); %d workers", len(start_urls), added, workers)
             await self._state.flush_output()  # records a crashed run left in the outbox

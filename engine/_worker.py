@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import hashlib
 import itertools
 import logging
 import os
@@ -108,6 +109,23 @@ async def _open_worker(
         ParsePool(config.parse_processes, started=parse_pool) as pool,
     ):
         yield _Worker(config, channel, session, plugin, pool)
+
+
+def _remember(request: Request, page: Page, outcome: Outcome) -> None:
+    """Note the response's validators and body hash for the next --refresh, and whether the
+    page is as it was at the last fetch (a 304, or a 2xx with the same body)."""
+    response = page.response
+    assert response is not None
+    if response.status == 304 and (request.etag or request.last_modified):
+        page.unchanged = outcome.unchanged = True
+        return
+    if not 200 <= response.status < 300:
+        return
+    outcome.etag = response.headers.get("etag")
+    outcome.last_modified = response.headers.get("last-modified")
+    outcome.body_hash = hashlib.blake2b(response.body, digest_size=16).digest()
+    if request.body_hash is not None and outcome.body_hash == request.body_hash:
+        page.unchanged = outcome.unchanged = True
 
 
 class _BrokerClient:
@@ -414,7 +432,9 @@ class _Worker:
                 return
         page.fetched_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
         if page.error is None and page.response is not None:
-            await self._parse(page)
+            _remember(request, page, outcome)
+            if not page.unchanged:
+                await self._parse(page)
         outcome.error = page.error
         try:
             await self.plugin.handle(page, _PageContext(self, page, outcome))

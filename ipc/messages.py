@@ -53,6 +53,11 @@ class Request(msgspec.Struct, frozen=True, array_like=True):
     depth: int = 0
     attempt: int = 0
     meta: dict[str, Any] | None = None
+    #: What an earlier fetch of this URL returned (``--refresh``): its validators, sent as
+    #: If-None-Match / If-Modified-Since, and the hash of its body.
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: bytes | None = None
 
 
 class Outcome(msgspec.Struct, array_like=True):
@@ -74,6 +79,12 @@ class Outcome(msgspec.Struct, array_like=True):
     retry_after: float | None = None
     #: Links of this page not followed, by reason (crawler-trap limits), for the summary.
     skipped: dict[str, int] | None = None
+    #: The response's validators and body hash, kept for the next ``--refresh``.
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: bytes | None = None
+    #: The page is as it was at the last fetch (a 304, or the same body hash).
+    unchanged: bool = False
 
 
 class WorkerConfig(msgspec.Struct, frozen=True):

@@ -93,6 +93,9 @@ class Page(msgspec.Struct):
     elapsed_ms: float = 0.0
     fetched_at: str = ""
     meta: dict[str, Any] | None = None
+    #: With ``--refresh``: the page is as it was at the last fetch (a 304, or the same body);
+    #: it was not parsed, and ``response`` has no body.
+    unchanged: bool = False
 
     @property
     def status(self) -> int:

@@ -351,3 +351,23 @@ async def test_robots_txt_redirects_are_followed_up_to_five(tmp_path: Path) -> N
             assert "robots_disallowed" not in errors.values()
             assert not any("/private/" in p for p in site.fetch_counts()), errors
             assert len(errors) == len(spec.expected_paths())
+
+
+async def test_refresh_recognises_unchanged_pages_by_their_body(tmp_path: Path) -> None:
+    # The test site sends no validators: the body's hash is what tells a page unchanged.
+    spec = SiteSpec(pages=20, seed=69)
+    out, state, stats = tmp_path / "out.jsonl", tmp_path / "s.sqlite", tmp_path / "stats.json"
+    async with SiteServer(spec, host="127.0.0.1") as site:
+        base = ["crawl", site.url, "-o", str(out), "--state", str(state), *allow(site.url)]
+        assert (await run_shoal(*base)).returncode == 0
+        done = await run_shoal(*base, "--refresh", "--stats-json", str(stats))
+        assert site.fetch_counts() == collections.Counter(dict.fromkeys(site.fetch_counts(), 2))
+    assert done.returncode == 0, done.stderr
+    records = read_jsonl(out)
+    assert len(records) == 2 * len(spec.expected_paths())
+    second = records[len(spec.expected_paths()) :]
+    assert all(r.get("unchanged") for r in second if r["status"] == 200)
+    figures = orjson.loads(stats.read_bytes())
+    assert figures["unchanged"] == sum(1 for r in second if r["status"] == 200)
+    refused = await run_shoal("crawl", site.url, "--refresh")
+    assert refused.returncode == 2 and "--refresh needs --state" in refused.stderr

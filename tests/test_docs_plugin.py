@@ -117,3 +117,46 @@ async def test_shoal_docs_checks_its_output_before_crawling(site: str, tmp_path:
     done = await run_shoal("docs", site, "-o", str(out), *allow(site))
     assert done.returncode == 2
     assert "does not exist" in done.stderr and done.stderr.count("\n") == 1
+
+
+async def test_a_second_run_refetches_conditionally_and_rewrites_only_what_changed(
+    tmp_path: Path,
+) -> None:
+    pages = dict(_PAGES)
+    conditional: list[tuple[str, int]] = []  # (path, status) of requests with If-None-Match
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if request.path not in pages:
+            raise web.HTTPNotFound()
+        body = f"<html><head><title>t</title></head><body><main>{pages[request.path]}</main>"
+        etag = f'"{hash(body) & 0xFFFFFFFF:x}"'
+        if request.headers.get("If-None-Match"):
+            status = 304 if request.headers["If-None-Match"] == etag else 200
+            conditional.append((request.path, status))
+            if status == 304:
+                return web.Response(status=304, headers={"ETag": etag})
+        return web.Response(text=body, content_type="text/html", headers={"ETag": etag})
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/docs/"
+    out, state = tmp_path / "out", tmp_path / "docs.sqlite"
+    args = ("docs", url, "-o", str(out), "--format", "dir", "--state", str(state), *allow(url))
+    try:
+        first = await run_shoal(*args)
+        assert first.returncode == 0, first.stderr
+        index_mtime = (out / "index.md").stat().st_mtime_ns
+        pages["/docs/a.html"] = "<h1>Page A</h1><p>Some <em>new</em> text.</p>"
+        second = await run_shoal(*args)
+    finally:
+        await runner.cleanup()
+    assert second.returncode == 0, second.stderr
+    assert f"shoal docs: 2 pages, 1 changed -> {out}" in second.stdout.decode()
+    assert "unchanged: 1" in second.stderr  # the index: a 304
+    # Every page was asked for conditionally; only the changed one came back whole.
+    assert sorted(conditional) == [("/docs/", 304), ("/docs/a.html", 200)]
+    assert "Some *new* text." in (out / "a.md").read_text()
+    assert (out / "index.md").stat().st_mtime_ns == index_mtime  # not rewritten

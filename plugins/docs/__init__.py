@@ -25,6 +25,9 @@ class DocsPlugin(Plugin):
     parse = staticmethod(parse_doc)
 
     async def handle(self, page: Page, ctx: Context) -> None:
+        if page.unchanged:  # --refresh: the record of the earlier fetch still stands
+            ctx.emit({"url": page.url, "status": page.status, "unchanged": True})
+            return
         parsed: DocPage | None = page.parsed
         if parsed is not None:
             for link in parsed.links:

@@ -152,7 +152,7 @@ def assemble(docs: list[Doc], start_url: str, fmt: str, out: Path) -> list[Path]
         doc.path = _rel_path(doc.url, start_url)
     site_title = ordered[0].title if ordered else start_url
     if fmt == "md":
-        out.write_text(_merged(ordered, site_title), encoding="utf-8")
+        _write_if_changed(out, _merged(ordered, site_title))
         return [out]
     if fmt == "jsonl":
         with out.open("wb") as f:
@@ -169,16 +169,28 @@ def assemble(docs: list[Doc], start_url: str, fmt: str, out: Path) -> list[Path]
             targets = {d.url: _relative(doc.path, d.path) for d in ordered}
             path = out / doc.path
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(_rewrite(doc.markdown, targets), encoding="utf-8")
+            _write_if_changed(path, _rewrite(doc.markdown, targets))
             written.append(path)
         return written
     if fmt == "llms":
         index = out / "llms.txt"
         full = out / "llms-full.txt"
-        index.write_text(_llms_index(ordered, site_title), encoding="utf-8")
-        full.write_text(_merged(ordered, site_title), encoding="utf-8")
+        _write_if_changed(index, _llms_index(ordered, site_title))
+        _write_if_changed(full, _merged(ordered, site_title))
         return [index, full]
     raise ValueError(f"unknown format {fmt!r}")
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Write ``text`` unless the file holds it already: a refresh touches only what changed
+    (and a tool watching the files sees only those)."""
+    data = text.encode("utf-8")
+    try:
+        if path.read_bytes() == data:
+            return
+    except OSError:
+        pass
+    path.write_bytes(data)
 
 
 def _merged(ordered: list[Doc], site_title: str) -> str:

@@ -38,6 +38,8 @@ class LinksPlugin(Plugin):
             "fetched_at": page.fetched_at,
             "elapsed_ms": round(page.elapsed_ms, 1),
         }
+        if page.unchanged:  # --refresh: as at the last fetch, so not parsed again
+            record["unchanged"] = True
         if page.error is not None:
             record["error"] = page.error
             if page.error_detail:
