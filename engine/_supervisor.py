@@ -300,6 +300,7 @@ class Supervisor:
                     max_url_length=opts.max_url_length,
                     max_path_repeats=opts.max_path_repeats,
                     ports=opts.ports,
+                    remember_pages=opts.state is not None,
                     max_redirects=opts.max_redirects,
                     max_attempts=opts.retries + 1,
                     max_depth=opts.max_depth,

@@ -111,6 +111,8 @@ class WorkerConfig(msgspec.Struct, frozen=True):
     max_url_length: int = 0
     max_path_repeats: int = 0
     ports: str = ""  # --ports; the supervisor always sets it
+    #: Note each page's validators and body hash (only a kept --state can use them later).
+    remember_pages: bool = True
 
 
 # --- worker → supervisor -------------------------------------------------------------------
