@@ -160,3 +160,40 @@ async def test_a_second_run_refetches_conditionally_and_rewrites_only_what_chang
     assert sorted(conditional) == [("/docs/", 304), ("/docs/a.html", 200)]
     assert "Some *new* text." in (out / "a.md").read_text()
     assert (out / "index.md").stat().st_mtime_ns == index_mtime  # not rewritten
+
+
+async def test_pages_only_in_the_sitemap_are_found(tmp_path: Path) -> None:
+    async def handle(request: web.Request) -> web.Response:
+        base = f"http://{request.host}/docs/"
+        if request.path == "/docs/":
+            return web.Response(
+                text="<main><h1>Home</h1><p>No links.</p></main>", content_type="text/html"
+            )
+        if request.path == "/docs/sitemap.xml":
+            body = (
+                '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                f"<url><loc>{base}</loc></url><url><loc>{base}orphan.html</loc></url>"
+                "<url><loc>http://elsewhere.test/out-of-scope.html</loc></url></urlset>"
+            )
+            return web.Response(text=body, content_type="application/xml")
+        if request.path == "/docs/orphan.html":
+            return web.Response(
+                text="<main><h1>Orphan</h1><p>Only the sitemap knows me.</p></main>",
+                content_type="text/html",
+            )
+        raise web.HTTPNotFound()
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/docs/"
+    try:
+        done = await run_shoal("docs", url, "-o", str(tmp_path / "site.md"), *allow(url))
+    finally:
+        await runner.cleanup()
+    assert done.returncode == 0, done.stderr
+    merged = (tmp_path / "site.md").read_text()
+    assert "Only the sitemap knows me." in merged
+    assert "shoal docs: 2 pages" in done.stdout.decode()  # the sitemap itself is not a page

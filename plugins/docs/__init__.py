@@ -23,12 +23,25 @@ __all__ = ["DocPage", "DocsPlugin", "parse_doc"]
 class DocsPlugin(Plugin):
     name = "docs"
     parse = staticmethod(parse_doc)
+    # Sitemaps too: they list pages no link may lead to.
+    parse_types = frozenset({"text/html", "application/xhtml+xml", "application/xml", "text/xml"})
 
     async def handle(self, page: Page, ctx: Context) -> None:
         if page.unchanged:  # --refresh: the record of the earlier fetch still stands
             ctx.emit({"url": page.url, "status": page.status, "unchanged": True})
             return
         parsed: DocPage | None = page.parsed
+        if page.depth == 0 and not (parsed is not None and parsed.sitemap):
+            # The sitemap in the start URL's directory, where MkDocs, Material, Docusaurus
+            # and most generators put it (a sitemap of the scope, so it is in the scope).
+            ctx.enqueue("sitemap.xml", base=page.url)
+        if parsed is not None and parsed.sitemap:
+            for link in parsed.links:
+                if ctx.in_scope(link):
+                    ctx.enqueue(link, normalized=True)
+            return  # a sitemap is not a page of the documentation
+        if page.response is not None and page.url.endswith("/sitemap.xml") and parsed is None:
+            return  # no sitemap there (a 404): nothing to record
         if parsed is not None:
             for link in parsed.links:
                 if ctx.in_scope(link):

@@ -22,6 +22,9 @@ _NAV_LINKS = (
     " | //*[contains(@class, 'sphinxsidebar')]//a/@href"
     " | //*[contains(@class, 'md-nav')]//a/@href | //*[contains(@class, 'menu__list')]//a/@href"
 )
+_XML_TYPES = frozenset({"application/xml", "text/xml"})
+# No network, no entities: a sitemap is data from a server we do not trust.
+_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 # The same parser settings as the links plugin: libxml2 otherwise stops at depth 256.
 _PARSER = html.HTMLParser(huge_tree=True)
 
@@ -36,10 +39,15 @@ class DocPage(msgspec.Struct, frozen=True):
     canonical: str | None = None
     #: Links in the page's navigation (sidebar, toctree), in order: the site's own order.
     nav: list[str] = msgspec.field(default_factory=list)
+    #: This was a sitemap: ``links`` are its entries, there is no page to record.
+    sitemap: bool = False
 
 
 def parse_doc(response: Response) -> DocPage:
-    """The page's main content as Markdown, with its title, links and canonical URL."""
+    """The page's main content as Markdown, with its title, links and canonical URL; for a
+    sitemap, only its links (``markdown`` empty)."""
+    if response.content_type in _XML_TYPES or response.final_url.endswith(".xml"):
+        return _sitemap(response)
     try:
         root = html.document_fromstring(response.text(), parser=_PARSER)
     except (etree.ParserError, ValueError):
@@ -71,6 +79,22 @@ def parse_doc(response: Response) -> DocPage:
     title = _title(root, content)
     markdown = to_markdown(content, base)
     return DocPage(title=title, markdown=markdown, links=links, canonical=canonical, nav=nav)
+
+
+def _sitemap(response: Response) -> DocPage:
+    """The <loc> URLs of a sitemap or a sitemap index (whose entries are sitemaps)."""
+    try:
+        root = etree.fromstring(response.body, parser=_XML_PARSER)
+    except etree.XMLSyntaxError:
+        return DocPage(title=None, markdown="", links=[])
+    if root is None:
+        return DocPage(title=None, markdown="", links=[])
+    links = []
+    for loc in root.iter("{*}loc"):
+        url = normalize_url((loc.text or "").strip(), response.final_url)
+        if url is not None:
+            links.append(url)
+    return DocPage(title=None, markdown="", links=links, sitemap=True)
 
 
 def _title(root: html.HtmlElement, content: html.HtmlElement) -> str | None:
