@@ -92,6 +92,14 @@ async def test_real_generator_sites_become_faithful_markdown(
         assert plain(merged).count(first) >= 1, first
     internal = [t for t in re.findall(r"\]\((#[^)]*)\)", merged)]
     assert internal and {t[1:] for t in internal} <= anchors, set(internal) - anchors
+    # Links to a section of another page land on that section's heading, not the page's top.
+    contents = merged.split("## Contents", 1)[1].split("<a id=", 1)[0]
+    toc = re.findall(r"^- \[[^\]]*\]\(#([^)]+)\)$", contents, re.M)
+    assert len(toc) == len(site.pages), toc  # each page once (/ and /index.html are one)
+    pages = set(toc)
+    sections = {t[1:] for t in internal} - pages
+    truth_fragments = {e.target for p in site.pages for e in p.elements if e.kind == Kind.LINK}
+    assert sections or not any("#" in str(t) for t in truth_fragments), truth_fragments
 
 
 @pytest.mark.parametrize("page", SITES["handwritten"].pages, ids=lambda p: p.path)

@@ -19,7 +19,7 @@ Links to other sites, and to pages not crawled, stay absolute.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
@@ -30,6 +30,7 @@ __all__ = ["FORMATS", "Doc", "assemble", "load_docs"]
 
 FORMATS = ("md", "dir", "jsonl", "llms")
 _LINK = re.compile(r"(\]\()([^)\s]+)(\))")
+_ANCHOR = re.compile(r'<a id="([^"]+)"></a>')
 _SLUG_DROP = re.compile(r"[^\w\- ]+")
 
 
@@ -41,6 +42,8 @@ class Doc:
     nav: list[str] = field(default_factory=list)
     anchor: str = ""
     path: str = ""  # relative .md path in dir output
+    #: Other URLs of the same page (the same Markdown: ``/`` and ``/index.html``).
+    aliases: list[str] = field(default_factory=list)
 
 
 def load_docs(records: Iterable[bytes]) -> list[Doc]:
@@ -65,11 +68,18 @@ def load_docs(records: Iterable[bytes]) -> list[Doc]:
         # The page fetched at its canonical URL wins over copies reached elsewhere.
         if canonical not in by_url or url == canonical:
             by_url[canonical] = doc
-    return list(by_url.values())
+    # A page reached by two URLs without a canonical link (a directory and its index.html)
+    # is one page: the first URL keeps it, the others become its aliases.
+    by_content: dict[str, Doc] = {}
+    for doc in by_url.values():
+        first = by_content.setdefault(doc.markdown, doc)
+        if first is not doc:
+            first.aliases.append(doc.url)
+    return list(by_content.values())
 
 
 def _order(docs: list[Doc], start_url: str) -> list[Doc]:
-    by_url = {d.url: d for d in docs}
+    by_url = _by_url(docs)
     start = by_url.get(start_url)
     navs = [d.nav for d in docs if d.nav]
     nav = start.nav if start is not None and start.nav else max(navs, key=len, default=[])
@@ -117,15 +127,41 @@ def _rel_path(url: str, start_url: str) -> str:
     return rel + ".md"
 
 
-def _rewrite(markdown: str, target: dict[str, str]) -> str:
+def _by_url(docs: list[Doc]) -> dict[str, Doc]:
+    """Every URL of every page, aliases included."""
+    return {url: doc for doc in docs for url in (doc.url, *doc.aliases)}
+
+
+def _targeted(docs: list[Doc]) -> dict[str, set[str]]:
+    """page URL -> the fragments some link of the output points to."""
+    pages = _by_url(docs)
+    found: dict[str, set[str]] = {}
+    for doc in docs:
+        for m in _LINK.finditer(doc.markdown):
+            url, _, fragment = m.group(2).partition("#")
+            page = pages.get(url or doc.url)
+            if fragment and page is not None:
+                found.setdefault(page.url, set()).add(fragment)
+    return found
+
+
+def _keep_anchors(doc: Doc, targeted: set[str]) -> str:
+    """The page's heading anchors that some link uses; the others are only noise."""
+
+    def keep(m: re.Match[str]) -> str:
+        return m.group(0) if m.group(1) in targeted else ""
+
+    text = _ANCHOR.sub(keep, doc.markdown)
+    return re.sub(r"\n{3,}", "\n\n", re.sub(r"(?m)^\n(?=\n)", "", text)).lstrip("\n")
+
+
+def _rewrite(markdown: str, target: Callable[[str, str], str | None]) -> str:
+    """Links rewritten by ``target(url, fragment)``; where it says None, left as they are."""
+
     def replace(m: re.Match[str]) -> str:
         url, _, fragment = m.group(2).partition("#")
-        new = target.get(url)
-        if new is None:
-            return m.group(0)
-        if fragment and not new.startswith("#"):
-            new += "#" + fragment  # the heading's id within the page's own file
-        return f"{m.group(1)}{new}{m.group(3)}"
+        new = target(url, fragment)
+        return m.group(0) if new is None else f"{m.group(1)}{new}{m.group(3)}"
 
     return _LINK.sub(replace, markdown)
 
@@ -147,9 +183,11 @@ def assemble(docs: list[Doc], start_url: str, fmt: str, out: Path) -> list[Path]
     llms); the files written."""
     ordered = _order(docs, start_url)
     used: set[str] = set()
+    targeted = _targeted(ordered)
     for doc in ordered:
         doc.anchor = _slug(doc.title, used)
         doc.path = _rel_path(doc.url, start_url)
+        doc.markdown = _keep_anchors(doc, targeted.get(doc.url, set()))
     site_title = ordered[0].title if ordered else start_url
     if fmt == "md":
         _write_if_changed(out, _merged(ordered, site_title))
@@ -165,11 +203,18 @@ def assemble(docs: list[Doc], start_url: str, fmt: str, out: Path) -> list[Path]
     out.mkdir(parents=True, exist_ok=True)
     if fmt == "dir":
         written = []
+        paths = {url: d.path for url, d in _by_url(ordered).items()}
         for doc in ordered:
-            targets = {d.url: _relative(doc.path, d.path) for d in ordered}
+
+            def relative(url: str, fragment: str, doc: Doc = doc) -> str | None:
+                if url not in paths:
+                    return None
+                target = _relative(doc.path, paths[url])
+                return f"{target}#{fragment}" if fragment else target
+
             path = out / doc.path
             path.parent.mkdir(parents=True, exist_ok=True)
-            _write_if_changed(path, _rewrite(doc.markdown, targets))
+            _write_if_changed(path, _rewrite(doc.markdown, relative))
             written.append(path)
         return written
     if fmt == "llms":
@@ -194,10 +239,23 @@ def _write_if_changed(path: Path, text: str) -> None:
 
 
 def _merged(ordered: list[Doc], site_title: str) -> str:
-    targets = {d.url: f"#{d.anchor}" for d in ordered}
+    # One file: each page's heading anchors get its anchor as a prefix, so they stay unique.
+    pages = _by_url(ordered)
+    slugs = {url: d.anchor for url, d in pages.items()}
+    kept = {url: set(_ANCHOR.findall(d.markdown)) for url, d in pages.items()}
+
+    def anchor(url: str, fragment: str) -> str | None:
+        if url not in slugs:
+            return None
+        if fragment in kept[url]:
+            return f"#{slugs[url]}-{fragment}"
+        return f"#{slugs[url]}"
+
     parts = [f"# {site_title}", "## Contents", "\n".join(_toc(ordered))]
     for doc in ordered:
-        parts.append(f'<a id="{doc.anchor}"></a>\n\n{_rewrite(doc.markdown, targets).strip()}')
+        prefix = f'<a id="{doc.anchor}-'
+        body = doc.markdown.replace('<a id="', prefix)
+        parts.append(f'<a id="{doc.anchor}"></a>\n\n{_rewrite(body, anchor).strip()}')
     return "\n\n".join(parts) + "\n"
 
 

@@ -173,7 +173,13 @@ class _Converter:
             return [self._admonition_block(el, kind)]
         if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
             text = _clean_inline(self.inline_content(el)).replace("\n", " ")
-            return [f"{'#' * int(tag[1])} {text}"] if text else []
+            if not text:
+                return []
+            # The heading's ids, so that links to it keep working in the output; the
+            # assembler drops those that no link targets.
+            anchors = "".join(f'<a id="{i}"></a>' for i in _heading_ids(el))
+            heading = f"{'#' * int(tag[1])} {text}"
+            return [anchors, heading] if anchors else [heading]
         if tag == "p":
             text = _clean_inline(self.inline_content(el))
             return [_paragraph(text)] if text else []
@@ -408,6 +414,39 @@ class _Converter:
         lead = " " if text[0].isspace() else ""
         trail = " " if text[-1].isspace() else ""
         return escape(lead + words + trail)
+
+
+def _heading_ids(heading: etree._Element) -> list[str]:
+    """Ids a link may use for ``heading``: its own, its section's when it opens one (Sphinx,
+    rustdoc), and those of empty elements just before either (Sphinx's :ref: labels)."""
+    ids = []
+    targets = [heading]
+    parent = heading.getparent()
+    if (
+        parent is not None
+        and _tag(parent) in ("section", "div")
+        and _first_child(parent) is heading
+    ):
+        targets.append(parent)
+    for target in targets:
+        if target.get("id"):
+            ids.append(target.get("id") or "")
+        previous = target.getprevious()
+        while previous is not None and previous.get("id") and not _has_text(previous):
+            ids.append(previous.get("id") or "")
+            previous = previous.getprevious()
+    return [i for i in dict.fromkeys(ids) if re.fullmatch(r"[\w.:-]+", i)]
+
+
+def _has_text(el: etree._Element) -> bool:
+    return any(str(t).strip() for t in el.itertext())
+
+
+def _first_child(el: etree._Element) -> etree._Element | None:
+    for child in el:
+        if isinstance(child.tag, str):
+            return child
+    return None
 
 
 def _layout_list(el: etree._Element) -> bool:
