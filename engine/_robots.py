@@ -40,6 +40,11 @@ class RobotsRules:
             return self._allow_all
         return self._parser.allowed(url, user_agent)
 
+    @property
+    def sitemaps(self) -> list[str]:
+        """The file's ``Sitemap`` URLs, as written."""
+        return self._parser.sitemaps if self._parser is not None else []
+
     def crawl_delay(self, user_agent: str) -> float | None:
         if self._parser is None:
             return None

@@ -58,8 +58,12 @@ _KEYS: dict[str, str] = {
     "crawl-delay": "delay",
     "crawldelay": "delay",
     "crawl delay": "delay",
+    "sitemap": "sitemap",
+    "site-map": "sitemap",
 }
 
+# Sitemap lines kept: the sitemaps protocol's own cap on the files of an index.
+_MAX_SITEMAPS = 50_000
 _WS = " \t"  # RFC 9309's WS: space and tab only
 _FIRST_WORD = re.compile(r"[ \t]*([^/\s]*)")
 _IDENTIFIER = re.compile(r"[A-Za-z_-]+")
@@ -107,6 +111,7 @@ def parse_robots_txt(data: bytes | str) -> RobotsTxt:
     else:
         text = data.removeprefix("\ufeff")
     groups: list[_Group] = []
+    sitemaps: list[str] = []
     group: _Group | None = None
     in_agents = False  # the last significant line was a user-agent line
     for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
@@ -123,6 +128,11 @@ def parse_robots_txt(data: bytes | str) -> RobotsTxt:
                 continue
             value = words[1]
         value = value.strip(_WS)
+        if kind == "sitemap":
+            # Not part of any group (RFC 9309 section 2.2.4): where it stands changes nothing.
+            if value and len(sitemaps) < _MAX_SITEMAPS:
+                sitemaps.append(value)
+            continue
         if kind == "agent":
             if group is None or not in_agents:
                 group = _Group()
@@ -140,14 +150,16 @@ def parse_robots_txt(data: bytes | str) -> RobotsTxt:
             # pattern must start with "/" (RFC 9309) or "*" (what sites write and crawlers accept).
             if value.startswith(("/", "*")):
                 group.rules.append((kind == "allow", value))
-    return RobotsTxt(groups)
+    return RobotsTxt(groups, sitemaps)
 
 
 class RobotsTxt:
     """A parsed robots.txt: which URLs a crawler may fetch, and its crawl delay."""
 
-    def __init__(self, groups: list[_Group]) -> None:
+    def __init__(self, groups: list[_Group], sitemaps: list[str] | None = None) -> None:
         self._groups = groups
+        #: The ``Sitemap`` URLs, as written (absolute by the protocol; the caller resolves them).
+        self.sitemaps: list[str] = sitemaps or []
         # One compiled rule set per user agent asked about (in practice: our one User-Agent).
         self._compiled: dict[str, _RuleSet] = {}
 

@@ -55,7 +55,7 @@ from ._plugins import load_plugin
 from ._robots import ROBOTS_MAX_BYTES, RobotsCache, robots_policy
 from ._ssrf import AddressPolicy, forbidden_cause
 from ._traps import trap_reason
-from ._urls import Scope, host_key, normalize_url
+from ._urls import Scope, host_key, normalize_url, origin_of
 
 __all__ = ["worker_main"]
 
@@ -239,6 +239,7 @@ class _PageContext(Context):
         base: str | None = None,
         meta: dict[str, Any] | None = None,
         normalized: bool = False,
+        scope_exempt: bool = False,
     ) -> bool:
         if normalized and base is None and url in self._worker.sent_links:
             return True  # in scope and queued when it was sent: most links end here
@@ -248,7 +249,7 @@ class _PageContext(Context):
         if (
             normalised is None
             or depth > config.max_depth
-            or not self._worker.scope.allows(normalised)
+            or not (scope_exempt or self._worker.scope.allows(normalised))
         ):
             return False
         trap = trap_reason(normalised, config.max_url_length, config.max_path_repeats)
@@ -263,6 +264,14 @@ class _PageContext(Context):
 
     def in_scope(self, url: str) -> bool:
         return url in self._worker.sent_links or self._worker.scope.allows(url)
+
+    async def robots_sitemaps(self, url: str) -> list[str]:
+        robots = self._worker.robots
+        if robots is None:
+            return []
+        rules = await robots.rules_for(origin_of(url))
+        found = (normalize_url(sitemap, url) for sitemap in rules.sitemaps)
+        return list(dict.fromkeys(u for u in found if u is not None))
 
 
 class _Worker:
@@ -280,11 +289,11 @@ class _Worker:
         self.sent_links = _RecentLinks()
         self._channel = channel
         self._broker = _BrokerClient(channel.send_nowait)
-        self._robots = None if config.ignore_robots else RobotsCache(self._want_robots)
+        self.robots = None if config.ignore_robots else RobotsCache(self._want_robots)
         self._fetcher = Fetcher(
             session,
             permit=self._permit,
-            robots=self._robots,
+            robots=self.robots,
             scope=self.scope,
             user_agent=config.user_agent,
             timeout=config.timeout,
@@ -359,8 +368,8 @@ class _Worker:
             elif isinstance(msg, Grant):
                 self._broker.on_grant(msg.tokens)
             elif isinstance(msg, RobotsRules):
-                if self._robots is not None:
-                    self._robots.provide(msg)
+                if self.robots is not None:
+                    self.robots.provide(msg)
             elif isinstance(msg, RobotsAssign):
                 task = asyncio.create_task(self._fetch_robots(msg.origin))
                 self._robots_tasks.add(task)

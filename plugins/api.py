@@ -127,6 +127,7 @@ class Context(abc.ABC):
         base: str | None = None,
         meta: dict[str, Any] | None = None,
         normalized: bool = False,
+        scope_exempt: bool = False,
     ) -> bool:
         """Follow ``url`` (resolved against ``base``) one level deeper than the current page.
 
@@ -134,7 +135,16 @@ class Context(abc.ABC):
         ``--max-depth``. Whether it was seen before is decided later by the supervisor.
         Pass ``normalized=True`` for URLs that ``parse`` already put through
         :func:`normalize_url`, so the event loop does not do that work twice.
+        ``scope_exempt=True`` follows it even outside the crawl's scope: for what a page names
+        as data rather than as a page of the site (a sitemap, a feed's articles). robots.txt,
+        the SSRF rule, ``--ports`` and ``--max-depth`` still apply.
         """
+
+    @abc.abstractmethod
+    async def robots_sitemaps(self, url: str) -> list[str]:
+        """The absolute ``Sitemap`` URLs that the robots.txt of ``url``'s origin lists (none
+        with ``--ignore-robots`` or when it has no robots.txt). Waits for the robots.txt if the
+        crawl has not fetched it yet."""
 
     @abc.abstractmethod
     def in_scope(self, url: str) -> bool:

@@ -197,3 +197,51 @@ async def test_pages_only_in_the_sitemap_are_found(tmp_path: Path) -> None:
     merged = (tmp_path / "site.md").read_text()
     assert "Only the sitemap knows me." in merged
     assert "shoal docs: 2 pages" in done.stdout.decode()  # the sitemap itself is not a page
+
+
+async def test_sitemaps_that_robots_txt_names_are_followed(tmp_path: Path) -> None:
+    """robots.txt names a sitemap index outside the docs' directory; its sitemaps list pages in
+    and out of scope. Only the in-scope pages are fetched; a broken sitemap is not a page."""
+    requested: list[str] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        requested.append(request.path)
+        root = f"http://{request.host}"
+        xml = {
+            "/robots.txt": f"User-agent: *\nDisallow: /private/\nSitemap: {root}/maps/index.xml\n"
+            f"Sitemap: {root}/maps/broken.xml\n",
+            "/maps/index.xml": '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/'
+            f'schemas/sitemap/0.9"><sitemap><loc>{root}/maps/docs.xml</loc></sitemap>'
+            "</sitemapindex>",
+            "/maps/docs.xml": '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas'
+            f'/sitemap/0.9"><url><loc>{root}/docs/hidden.html</loc></url>'
+            f"<url><loc>{root}/blog/post.html</loc></url></urlset>",
+            "/maps/broken.xml": "<urlset><url><loc>",
+        }
+        if request.path in xml:
+            kind = "text/plain" if request.path == "/robots.txt" else "application/xml"
+            return web.Response(text=xml[request.path], content_type=kind)
+        pages = {
+            "/docs/": "<main><h1>Home</h1><p>No links.</p></main>",
+            "/docs/hidden.html": "<main><h1>Hidden</h1><p>Only robots.txt leads here.</p></main>",
+            "/blog/post.html": "<main><h1>Blog</h1></main>",
+        }
+        if request.path in pages:
+            return web.Response(text=pages[request.path], content_type="text/html")
+        raise web.HTTPNotFound()
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/docs/"
+    try:
+        done = await run_shoal("docs", url, "-o", str(tmp_path / "site.md"), *allow(url))
+    finally:
+        await runner.cleanup()
+    assert done.returncode == 0, done.stderr
+    assert "Only robots.txt leads here." in (tmp_path / "site.md").read_text()
+    assert "shoal docs: 2 pages" in done.stdout.decode()
+    assert {"/maps/index.xml", "/maps/docs.xml", "/maps/broken.xml"} <= set(requested)
+    assert "/blog/post.html" not in requested  # listed, but outside the docs' directory

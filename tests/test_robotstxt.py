@@ -587,3 +587,12 @@ def test_matcher_agrees_with_trying_every_rule(rules: list[tuple[bool, str]], ta
     path = "/" + tail
     expected = _reference_allowed(rules, path)
     assert parse_robots_txt(robots).allowed("https://example.org" + path, UA) is expected
+
+
+def test_sitemap_lines_are_collected_wherever_they_stand() -> None:
+    robots = parse_robots_txt(
+        b"Sitemap: https://a.example/one.xml\nUser-agent: *\nsitemap:https://a.example/two.xml\n"
+        b"Disallow: /x\n# Sitemap: https://a.example/comment.xml\nSitemap:\n"
+    )
+    assert robots.sitemaps == ["https://a.example/one.xml", "https://a.example/two.xml"]
+    assert not robots.allowed("/x", "shoal")  # the sitemap line split nothing

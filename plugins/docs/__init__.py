@@ -1,4 +1,4 @@
-"""The ``docs`` plugin: a documentation site as clean, faithful Markdown (issue 5, in progress).
+"""The ``docs`` plugin: a documentation site as clean, faithful Markdown.
 
 One record per page: ``url``, ``final_url``, ``status``, ``depth``, ``title``, ``markdown``
 (the main content, without the site's navigation and chrome) and ``canonical`` (the page's
@@ -6,8 +6,9 @@ One record per page: ``url``, ``final_url``, ``status``, ``depth``, ``title``, `
 in-scope links and canonical URLs; whoever assembles the output keeps one page per canonical
 URL (a page is never dropped here: canonical links can point in circles).
 
-Run it as ``shoal crawl URL --plugin docs``; ``shoal docs`` with merged, per-page and
-``llms.txt`` outputs is to come.
+``shoal docs`` (engine/_cmd_docs.py) crawls with it and assembles the records into one merged
+file, a directory of pages, JSON lines or ``llms.txt`` (``_assemble``); ``shoal crawl URL
+--plugin docs`` gives the records themselves.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from ..api import Context, Page, Plugin
 from ._page import DocPage, parse_doc
 
 __all__ = ["DocPage", "DocsPlugin", "parse_doc"]
+
+_SITEMAP = {"sitemap": True}
 
 
 class DocsPlugin(Plugin):
@@ -31,17 +34,23 @@ class DocsPlugin(Plugin):
             ctx.emit({"url": page.url, "status": page.status, "unchanged": True})
             return
         parsed: DocPage | None = page.parsed
-        if page.depth == 0 and not (parsed is not None and parsed.sitemap):
-            # The sitemap in the start URL's directory, where MkDocs, Material, Docusaurus
-            # and most generators put it (a sitemap of the scope, so it is in the scope).
-            ctx.enqueue("sitemap.xml", base=page.url)
-        if parsed is not None and parsed.sitemap:
-            for link in parsed.links:
-                if ctx.in_scope(link):
-                    ctx.enqueue(link, normalized=True)
-            return  # a sitemap is not a page of the documentation
-        if page.response is not None and page.url.endswith("/sitemap.xml") and parsed is None:
-            return  # no sitemap there (a 404): nothing to record
+        if page.meta is not None and page.meta.get("sitemap"):
+            # A sitemap lists pages no link may lead to. It is data, not a page of the
+            # documentation: nothing is recorded, whether it was there or not.
+            if parsed is not None:
+                for link in parsed.links:
+                    if ctx.in_scope(link):
+                        ctx.enqueue(link, normalized=True)
+                for sitemap in parsed.sitemaps:
+                    ctx.enqueue(sitemap, normalized=True, meta=_SITEMAP, scope_exempt=True)
+            return
+        if page.depth == 0:
+            # The sitemap in the start URL's directory, where MkDocs, Material, Docusaurus and
+            # most generators put it, and those robots.txt names (anywhere: only the pages
+            # they list are kept to the scope).
+            ctx.enqueue("sitemap.xml", base=page.url, meta=_SITEMAP)
+            for sitemap in await ctx.robots_sitemaps(page.url):
+                ctx.enqueue(sitemap, normalized=True, meta=_SITEMAP, scope_exempt=True)
         if parsed is not None:
             for link in parsed.links:
                 if ctx.in_scope(link):

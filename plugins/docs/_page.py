@@ -39,8 +39,10 @@ class DocPage(msgspec.Struct, frozen=True):
     canonical: str | None = None
     #: Links in the page's navigation (sidebar, toctree), in order: the site's own order.
     nav: list[str] = msgspec.field(default_factory=list)
-    #: This was a sitemap: ``links`` are its entries, there is no page to record.
+    #: This was a sitemap: ``links`` are its pages, there is no page to record.
     sitemap: bool = False
+    #: A sitemap index's sitemaps.
+    sitemaps: list[str] = msgspec.field(default_factory=list)
 
 
 def parse_doc(response: Response) -> DocPage:
@@ -82,19 +84,23 @@ def parse_doc(response: Response) -> DocPage:
 
 
 def _sitemap(response: Response) -> DocPage:
-    """The <loc> URLs of a sitemap or a sitemap index (whose entries are sitemaps)."""
+    """The <loc> URLs of a sitemap, or the sitemaps of a sitemap index; nothing from a broken
+    one (it is still a sitemap: there is no page to record)."""
+    empty = DocPage(title=None, markdown="", links=[], sitemap=True)
     try:
         root = etree.fromstring(response.body, parser=_XML_PARSER)
     except etree.XMLSyntaxError:
-        return DocPage(title=None, markdown="", links=[])
+        return empty
     if root is None:
-        return DocPage(title=None, markdown="", links=[])
-    links = []
+        return empty
+    locs = []
     for loc in root.iter("{*}loc"):
         url = normalize_url((loc.text or "").strip(), response.final_url)
         if url is not None:
-            links.append(url)
-    return DocPage(title=None, markdown="", links=links, sitemap=True)
+            locs.append(url)
+    if etree.QName(root).localname == "sitemapindex":
+        return DocPage(title=None, markdown="", links=[], sitemap=True, sitemaps=locs)
+    return DocPage(title=None, markdown="", links=locs, sitemap=True)
 
 
 def _title(root: html.HtmlElement, content: html.HtmlElement) -> str | None:
