@@ -380,8 +380,9 @@ class SQLiteState:
             host = host_key(req.url)
             fp = url_fingerprint(req.url)
             cur = db.execute(
-                "INSERT OR IGNORE INTO urls (fp, id, url, host, depth, state, attempt, meta) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO urls "
+                "(fp, id, url, host, depth, state, attempt, meta, etag, last_modified) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     fp,
                     self._next_id,
@@ -391,6 +392,8 @@ class SQLiteState:
                     _QUEUED,
                     req.attempt,
                     _meta_encoder.encode(req.meta) if req.meta else None,
+                    req.etag,  # a seed's validators, from the plugin (Seed)
+                    req.last_modified,
                 ),
             )
             if not cur.rowcount:

@@ -714,8 +714,11 @@ def _seeds(plugin: Plugin, urls: list[str]) -> list[Request]:
         raise PluginError(f"plugin {plugin.name!r} start_requests failed: {exc!r}") from exc
     seeds = []
     for seed in given:
-        url, meta = (seed, None) if isinstance(seed, str) else (seed.url, seed.meta)
-        seeds.append(Request(validate_start_url(url), 0, 0, meta))
+        if isinstance(seed, str):
+            seeds.append(Request(validate_start_url(seed)))
+        else:
+            url = validate_start_url(seed.url)
+            seeds.append(Request(url, 0, 0, seed.meta, seed.etag, seed.last_modified))
     if not seeds:
         raise UsageError("give at least one start URL")
     return seeds

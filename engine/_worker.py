@@ -443,7 +443,7 @@ class _Worker:
                 return
         page.fetched_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
         if page.error is None and page.response is not None:
-            if self.config.remember_pages:
+            if self.config.remember_pages or request.etag or request.last_modified:
                 _remember(request, page, outcome)
             if not page.unchanged:
                 await self._parse(page)

@@ -70,10 +70,17 @@ class Response(msgspec.Struct, frozen=True):
 
 
 class Seed(msgspec.Struct, frozen=True):
-    """A start request: a URL and the ``meta`` its :class:`Page` will carry."""
+    """A start request: a URL and the ``meta`` its :class:`Page` will carry.
+
+    ``etag`` and ``last_modified``, the validators of an earlier fetch the plugin kept, make the
+    request conditional (If-None-Match, If-Modified-Since): a 304 reaches ``handle`` as a page
+    with ``unchanged`` set.
+    """
 
     url: str
     meta: dict[str, Any] | None = None
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 class Page(msgspec.Struct):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from aiohttp import web
 from conftest import allow, run_shoal
 from testsite import SiteServer, SiteSpec
 
@@ -153,3 +154,54 @@ async def test_plugin_start_requests_seed_the_crawl(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     # Depth 0 only: the start URL and the plugin's own seed, nothing they link to.
     assert {r["url"] for r in done.records()} == {site.url, site.url + "p/7.html"}
+
+
+CONDITIONAL_PLUGIN = """
+from shoal.plugins.api import Plugin, Seed
+
+
+class Conditional(Plugin):
+    name = "conditional"
+
+    def start_requests(self, urls):
+        yield Seed(urls[0], etag='"v1"')
+        yield Seed(urls[0] + "dated", last_modified="Sun, 29 Nov 2026 10:00:00 GMT")
+        yield Seed(urls[0] + "plain")
+
+    async def handle(self, page, ctx):
+        ctx.emit({"url": page.url, "status": page.status, "unchanged": page.unchanged})
+"""
+
+
+async def test_a_seed_with_validators_is_fetched_conditionally(tmp_path: Path) -> None:
+    """A plugin that kept a page's ETag or Last-Modified (the RSS plugin, for its feeds) gets
+    a 304 back as an unchanged page, without --state or --refresh."""
+    (tmp_path / "conditional_plugin.py").write_text(CONDITIONAL_PLUGIN)
+    asked: dict[str, tuple[str | None, str | None]] = {}
+
+    async def handle(request: web.Request) -> web.Response:
+        inm, ims = request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since")
+        asked[request.path] = (inm, ims)
+        if inm == '"v1"' or ims is not None:
+            return web.Response(status=304)
+        return web.Response(text="<p>new</p>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/feeds/"
+    try:
+        done = await run_shoal(
+            "crawl", url, "--plugin", "conditional_plugin:Conditional", "--ignore-robots",
+            *allow(url), env={"PYTHONPATH": str(tmp_path)},
+        )  # fmt: skip
+    finally:
+        await runner.cleanup()
+    assert done.returncode == 0, done.stderr
+    got = {r["url"].rsplit("/", 1)[1]: (r["status"], r["unchanged"]) for r in done.records()}
+    assert got == {"": (304, True), "dated": (304, True), "plain": (200, False)}
+    assert asked["/feeds/"] == ('"v1"', None)
+    assert asked["/feeds/dated"] == (None, "Sun, 29 Nov 2026 10:00:00 GMT")
+    assert asked["/feeds/plain"] == (None, None)
