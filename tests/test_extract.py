@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from lxml import html
 
-from shoal.plugins.docs._extract import main_content
+from shoal.plugins._extract import main_content
 
 CHROME = (
     '<header class="site-header"><a href="/">SiteName Home</a><nav>Guide API Blog</nav></header>'

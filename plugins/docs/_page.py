@@ -9,7 +9,7 @@ from lxml import etree, html
 
 from ...engine._urls import normalize_url
 from ..api import Response
-from ._extract import main_content
+from .._extract import main_content
 from ._markdown import to_markdown
 
 __all__ = ["DocPage", "parse_doc"]

@@ -1,4 +1,5 @@
-"""A documentation page's main content: the container the generator put it in, without chrome.
+"""A page's main content, without chrome: shared by the docs plugin (documentation pages, as
+Markdown) and the RSS plugin (articles, as plain text).
 
 Two steps, both on lxml, in the parse processes:
 
@@ -23,7 +24,7 @@ import re
 
 from lxml import etree, html
 
-__all__ = ["main_content"]
+__all__ = ["main_content", "plain_text"]
 
 # Most specific first: a generator's own container beats the generic landmarks, which themes
 # also use for their navigation (Material's whole page is in <main>).
@@ -52,6 +53,14 @@ _CONTAINERS = (
     "//*[@role='main']",
     "//*[@id='content']",
 )
+# Blocks of text: each is a paragraph of plain_text's output.
+_TEXT_BLOCKS = frozenset(
+    {
+        "p", "div", "section", "article", "main", "li", "dd", "dt", "pre", "blockquote",
+        "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "figcaption", "ul", "ol", "dl",
+        "header", "aside", "details", "summary", "body",
+    }
+)  # fmt: skip
 # Chrome found inside content containers, by tag, role, or class/id words.
 _CHROME_TAGS = frozenset(
     {"nav", "header", "footer", "aside", "script", "style", "noscript", "form"}
@@ -188,3 +197,37 @@ def _densest_block(root: html.HtmlElement) -> html.HtmlElement | None:
         if score > best_score:
             best, best_score = el, score
     return best
+
+
+def plain_text(element: html.HtmlElement) -> str:
+    """The text of ``element`` as paragraphs separated by blank lines (one per block: paragraph,
+    heading, list item, table row), whitespace collapsed within each; table cells are joined by
+    " | ". What summaries and keywords are computed from."""
+    paragraphs: list[str] = []
+    words: list[str] = []
+
+    def flush() -> None:
+        if words:
+            text = " ".join(" ".join(words).split())
+            if text:
+                paragraphs.append(text)
+            words.clear()
+
+    for event, el in etree.iterwalk(element, events=("start", "end")):
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if event == "start":
+            if tag in _TEXT_BLOCKS or tag == "br":
+                flush()
+            elif tag in ("td", "th") and words:
+                words.append(" | ")
+            if tag in ("script", "style", "template"):
+                continue
+            if el.text and tag not in ("script", "style", "template"):
+                words.append(el.text)
+        else:
+            if tag in _TEXT_BLOCKS:
+                flush()
+            if el.tail and el is not element:
+                words.append(el.tail)
+    flush()
+    return "\n\n".join(paragraphs)
