@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from lxml import html
 
-from shoal.plugins._extract import main_content
+from shoal.plugins._extract import main_content, plain_text
 
 CHROME = (
     '<header class="site-header"><a href="/">SiteName Home</a><nav>Guide API Blog</nav></header>'
@@ -75,3 +75,15 @@ def test_never_empty_when_the_page_has_text() -> None:
         "<html><body><nav>Only a nav</nav><div class='footer'>and a footer</div></body></html>"
     )
     assert _text(main_content(root))
+
+
+def test_plain_text_gives_one_paragraph_per_block() -> None:
+    root = html.document_fromstring(
+        "<html><body><nav>Home About</nav><article><h1>Big  news</h1>"
+        "<p>First <b>bold</b>\n para.<br>Line two</p><ul><li>one</li><li>two</li></ul>"
+        "<table><tr><td>a</td><td>b</td></tr></table><script>var x = 1;</script>"
+        "</article></body></html>"
+    )
+    assert plain_text(main_content(root)) == (
+        "Big news\n\nFirst bold para.\n\nLine two\n\none\n\ntwo\n\na | b"
+    )
