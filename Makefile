@@ -53,7 +53,9 @@ bench-quick: bench-tools
 	$(BIN)/python bench/run.py --quick --out bench/out
 
 # The docs plugin's extractor and converter against trafilatura, html2text and markdownify
-# (pages/s on one core, recall and chrome against the fixture sites' truth): docs_results.md.
+# (pages/s on one core, recall and chrome), on the fixture sites and on a held-out corpus of
+# real projects' docs built with other themes (downloaded from PyPI and built once, cached
+# outside the repository): docs_results.md. About 2 minutes warm, 4-5 cold.
 bench-docs: bench-tools
 	$(BIN)/python bench/docs_convert.py
 
