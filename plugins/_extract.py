@@ -75,6 +75,11 @@ _CHROME_WORDS = re.compile(
     re.IGNORECASE,
 )
 _BLOCKS = ("div", "section", "article", "main", "td", "body")
+# Never chrome, whatever their class says: headings and definition terms are the content's
+# own structure.
+_CONTENT_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "dt"})
+# Elements whose id a theme chooses (and may call "sidebar" or "footer"); see _chrome_words.
+_ID_NAMED_TAGS = frozenset({"div", "nav", "aside", "header", "footer", "ul", "ol", "form"})
 _ADMONITION_WORDS = re.compile(
     r"admonition|callout|aside|note|tip|warning|caution|danger|important|info", re.IGNORECASE
 )
@@ -144,9 +149,9 @@ def _known_container(root: html.HtmlElement) -> html.HtmlElement | None:
 def _strip_chrome(container: html.HtmlElement) -> None:
     doomed = []
     for el in container.iterdescendants():
-        if not isinstance(el.tag, str):
+        if not isinstance(el.tag, str) or el.tag in _CONTENT_TAGS:
             continue
-        words = f"{el.get('class') or ''} {el.get('id') or ''}"
+        words = _chrome_words(el)
         if (
             el.tag in _CHROME_TAGS
             or el.get("role") in _CHROME_ROLES
@@ -159,6 +164,22 @@ def _strip_chrome(container: html.HtmlElement) -> None:
         parent = el.getparent()
         if parent is not None:
             el.drop_tree()
+
+
+def _chrome_words(el: etree._Element) -> str:
+    """The class and id words that may name an element as chrome.
+
+    Ids count only on the kinds of element a theme names: generators derive the ids of
+    sections and definitions from their titles (a section "HTTP Related", an API entry
+    ``set_cookie``), which are content whatever they say. Sphinx links a heading back to its
+    local table of contents with class ``toc-backref``: that link is the heading's text.
+    """
+    classes = el.get("class") or ""
+    if el.tag == "a":
+        classes = classes.replace("toc-backref", "")
+    if el.tag in _ID_NAMED_TAGS:
+        return f"{classes} {el.get('id') or ''}"
+    return classes
 
 
 def _is_content(el: etree._Element) -> bool:

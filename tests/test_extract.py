@@ -87,3 +87,20 @@ def test_plain_text_gives_one_paragraph_per_block() -> None:
     assert plain_text(main_content(root)) == (
         "Big news\n\nFirst bold para.\n\nLine two\n\none\n\ntwo\n\na | b"
     )
+
+
+def test_ids_derived_from_titles_do_not_make_content_chrome() -> None:
+    """Found by bench-docs' held-out corpus: Sphinx derives section and API ids from their
+    titles ("HTTP Related", set_cookie), and links headings back with class toc-backref."""
+    root = html.document_fromstring(
+        '<html><body><div role="main"><section id="http-related"><h2>HTTP Related</h2>'
+        "<p>Headers and cookies.</p></section>"
+        '<dl><dt id="werkzeug.Response.set_cookie">set_cookie(key)</dt><dd>Sets a cookie.</dd></dl>'
+        '<section id="pager-support"><h2><a class="toc-backref" href="#id3">Pager Support</a></h2>'
+        '<p>Pages long text.</p></section><div id="sidebar">Quick search</div>'
+        '<div class="related">Next topic</div></div></body></html>'
+    )
+    text = plain_text(main_content(root))
+    for kept in ("HTTP Related", "Headers and cookies.", "set_cookie(key)", "Pager Support"):
+        assert kept in text
+    assert "Quick search" not in text and "Next topic" not in text

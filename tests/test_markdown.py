@@ -163,3 +163,13 @@ def test_no_text_of_the_content_is_lost() -> None:
     )
     source = " ".join(html.fragment_fromstring(page, create_parent="div").itertext())
     assert _words(source) == _words(_MARKUP.sub(r"\1", md(page)))
+
+
+def test_hidden_tab_panels_are_kept_other_hidden_elements_are_not() -> None:
+    out = md(
+        '<div class="sphinx-tabs"><div role="tabpanel"><p>On Linux, run make.</p></div>'
+        '<div role="tabpanel" hidden="true"><p>On Windows, run nmake.</p></div></div>'
+        "<p hidden>Secret</p>"
+    )
+    assert "On Linux, run make." in out and "On Windows, run nmake." in out
+    assert "Secret" not in out

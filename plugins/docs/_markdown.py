@@ -94,7 +94,12 @@ def _tag(el: etree._Element) -> str:
 
 
 def _skipped(el: etree._Element) -> bool:
-    if _tag(el) in _SKIP or el.get("aria-hidden") == "true" or el.get("hidden") is not None:
+    if (
+        _tag(el) in _SKIP
+        or el.get("aria-hidden") == "true"
+        # A tab panel is hidden until its tab is chosen, and is content all the same.
+        or (el.get("hidden") is not None and el.get("role") != "tabpanel")
+    ):
         return True
     return any(c in _SKIP_CLASSES for c in _classes(el))
 

@@ -8,8 +8,8 @@ import msgspec
 from lxml import etree, html
 
 from ...engine._urls import normalize_url
-from ..api import Response
 from .._extract import main_content
+from ..api import Response
 from ._markdown import to_markdown
 
 __all__ = ["DocPage", "parse_doc"]
