@@ -50,9 +50,10 @@ def _number(kind: type[int] | type[float], *, zero_ok: bool = False) -> Any:
     return parse
 
 
-def add_engine_options(p: argparse.ArgumentParser) -> None:
-    """The options every crawling command shares (crawl, and the plugins' own commands)."""
-    d = CrawlOptions(urls=[])
+def add_engine_options(p: argparse.ArgumentParser, **defaults: Any) -> None:
+    """The options every crawling command shares (crawl, and the plugins' own commands);
+    ``defaults`` are a command's own defaults, by CrawlOptions field name."""
+    d = CrawlOptions(urls=[], **defaults)
     g = p.add_argument_group("crawl limits and politeness")
     g.add_argument(
         "--scope",

@@ -26,6 +26,7 @@ ENTRY_POINT_GROUP = "shoal.plugins"
 _BUILT_IN = {
     "links": "shoal.plugins.links:LinksPlugin",
     "docs": "shoal.plugins.docs:DocsPlugin",
+    "rss": "shoal.plugins.rss:RssPlugin",
 }
 
 
