@@ -168,8 +168,12 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One transaction: all of it is written, or none (a full disk is a StorageError)."""
+        """One transaction: all of it is written, or none (a full disk is a StorageError).
+        Inside another, it is part of that one (many small writes, one commit)."""
         db = self._db
+        if db.in_transaction:
+            yield db
+            return
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
