@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint demo chaos bench bench-quick bench-docs bench-tools clean
+.PHONY: install test lint demo chaos bench bench-quick bench-docs bench-rss bench-tools clean
 
 install: $(STAMP)
 
@@ -58,6 +58,11 @@ bench-quick: bench-tools
 # outside the repository): docs_results.md. About 2 minutes warm, 4-5 cold.
 bench-docs: bench-tools
 	$(BIN)/python bench/docs_convert.py
+
+# shoal rss against a plain sequential loop: 200 feeds x 20 articles on 20 loopback hosts,
+# 100 ms per response (about 2 minutes): rss_results.md.
+bench-rss: bench-tools
+	$(BIN)/python bench/rss.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .lint demo-out
