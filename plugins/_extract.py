@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import re
+from typing import cast
 
 from lxml import etree, html
 
@@ -61,6 +62,8 @@ _TEXT_BLOCKS = frozenset(
         "header", "aside", "details", "summary", "body",
     }
 )  # fmt: skip
+# Compiled once: root.xpath(text) compiles its expression on every call.
+_CONTAINER_XPATHS = tuple(etree.XPath(path) for path in _CONTAINERS)
 # Chrome found inside content containers, by tag, role, or class/id words.
 _CHROME_TAGS = frozenset(
     {"nav", "header", "footer", "aside", "script", "style", "noscript", "form"}
@@ -139,8 +142,8 @@ def _adopt_title(
 
 
 def _known_container(root: html.HtmlElement) -> html.HtmlElement | None:
-    for path in _CONTAINERS:
-        for found in root.xpath(path):
+    for path in _CONTAINER_XPATHS:
+        for found in cast(list[object], path(root)):  # element paths give element lists
             if isinstance(found, html.HtmlElement) and _text_length(found) > 0:
                 return found
     return None

@@ -9,6 +9,7 @@ from lxml import etree, html
 
 from ...engine._urls import normalize_url
 from .._extract import main_content
+from .._html import HTML_PARSER
 from ..api import Response
 from ._markdown import to_markdown
 
@@ -22,11 +23,14 @@ _NAV_LINKS = (
     " | //*[contains(@class, 'sphinxsidebar')]//a/@href"
     " | //*[contains(@class, 'md-nav')]//a/@href | //*[contains(@class, 'menu__list')]//a/@href"
 )
+# Compiled once: root.xpath(text) compiles its expression on every call.
+_BASE_HREF = etree.XPath("//base/@href")
+_CANONICAL_HREF = etree.XPath("//link[@rel='canonical']/@href")
+_LINK_HREFS = etree.XPath("//a/@href | //area/@href")
+_NAV_HREFS = etree.XPath(_NAV_LINKS)
 _XML_TYPES = frozenset({"application/xml", "text/xml"})
 # No network, no entities: a sitemap is data from a server we do not trust.
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-# The same parser settings as the links plugin: libxml2 otherwise stops at depth 256.
-_PARSER = html.HTMLParser(huge_tree=True)
 
 
 class DocPage(msgspec.Struct, frozen=True):
@@ -51,27 +55,27 @@ def parse_doc(response: Response) -> DocPage:
     if response.content_type in _XML_TYPES or response.final_url.endswith(".xml"):
         return _sitemap(response)
     try:
-        root = html.document_fromstring(response.text(), parser=_PARSER)
+        root = html.document_fromstring(response.text(), parser=HTML_PARSER)
     except (etree.ParserError, ValueError):
         return DocPage(title=None, markdown="", links=[])
     base = response.final_url
-    for href in cast(list[str], root.xpath("//base/@href")):
+    for href in cast(list[str], _BASE_HREF(root)):
         base = normalize_url(str(href), base) or base
         break
     canonical = None
-    for href in cast(list[str], root.xpath("//link[@rel='canonical']/@href")):
+    for href in cast(list[str], _CANONICAL_HREF(root)):
         canonical = normalize_url(str(href), base)
         break
     seen: set[str] = set()
     links: list[str] = []
-    for href in cast(list[str], root.xpath("//a/@href | //area/@href")):
+    for href in cast(list[str], _LINK_HREFS(root)):
         url = normalize_url(str(href), base)
         if url is not None and url not in seen:
             seen.add(url)
             links.append(url)
     nav: list[str] = []
     nav_seen: set[str] = set()
-    for href in cast(list[str], root.xpath(_NAV_LINKS)):
+    for href in cast(list[str], _NAV_HREFS(root)):
         url = normalize_url(str(href), base)
         page = url.partition("#")[0] if url is not None else None
         if page is not None and page not in nav_seen:

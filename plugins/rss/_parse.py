@@ -14,6 +14,7 @@ import msgspec
 from lxml import etree, html
 
 from .._extract import main_content, plain_text
+from .._html import HTML_PARSER
 from ..api import Response
 from ._analysis import Analysis, ArticleText
 from ._feeds import Feed, parse_feed
@@ -30,7 +31,6 @@ _FEED_START = re.compile(
 )
 _JSON_FEED = re.compile(rb'\s*\{.{0,4096}?"version"\s*:\s*"https?://jsonfeed\.org/', re.DOTALL)
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
-_PARSER = html.HTMLParser(huge_tree=True)
 
 
 class FeedDoc(msgspec.Struct, frozen=True, tag="feed"):
@@ -74,7 +74,7 @@ def parse_rss(response: Response) -> FeedDoc | ArticleDoc:
 def article_text(markup: str) -> tuple[str | None, str]:
     """An HTML page's title and main text (paragraphs separated by blank lines)."""
     try:
-        root = html.document_fromstring(markup, parser=_PARSER)
+        root = html.document_fromstring(markup, parser=HTML_PARSER)
     except (etree.ParserError, ValueError):
         return None, ""
     title = _title(root)
