@@ -1,12 +1,17 @@
-"""`make demo`: serve the bundled sample site on loopback and crawl it with `shoal crawl`.
+"""`make demo`: serve the bundled sample sites on loopback and run shoal on them.
 
-The site is tests/testsite.py (the generator the tests and benchmarks use): a few hundred pages
-of documentation-like HTML with robots.txt, a sitemap and links in every form. Output goes to
-demo-out/ (not committed).
+1. `shoal crawl` on tests/testsite.py (the generator the tests and benchmarks use): a few
+   hundred pages of documentation-like HTML with robots.txt, a sitemap and links in every form.
+2. `shoal rss` on the bundled demo feeds, tests/feedsite.py: twelve feeds in every format
+   (RSS 0.91/1.0/2.0, Atom 0.3/1.0, JSON Feed) whose articles are spread over three loopback
+   hosts; a database, a Markdown report and every article as JSON.
+
+Output goes to demo-out/ (not committed).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -18,6 +23,8 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from testsite import serve_in_subprocess  # noqa: E402 - the site generator lives with the tests
+
+FEED_HOSTS = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
 
 
 def main() -> int:
@@ -42,7 +49,38 @@ def main() -> int:
         print(f"demo: {len(lines)} pages in demo-out/pages.jsonl; the first three:")
         for line in lines[:3]:
             print("  " + line)
-        return 0
+    return _feeds_demo()
+
+
+def _feeds_demo() -> int:
+    site = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "feedsite.py"), "--feeds", "12", "--entries", "5",
+         "--hosts", ",".join(FEED_HOSTS)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert site.stdout is not None
+        feeds = json.loads(site.stdout.readline())["feeds"]
+        (OUT / "feeds.txt").write_text("# the bundled demo feeds\n" + "\n".join(feeds) + "\n")
+        command = [
+            str(BIN / "shoal"), "rss", str(OUT / "feeds.txt"),
+            "--db", str(OUT / "news.sqlite"),
+            "--report", str(OUT / "report.md"),
+            "--json", str(OUT / "articles.json"),
+            *(f"--allow-private={h}" for h in FEED_HOSTS),
+        ]  # fmt: skip
+        print("demo: " + " ".join(command[1:]), flush=True)
+        code = subprocess.call(command)
+    finally:
+        site.terminate()
+        site.wait(10)
+    if code != 0:
+        return code
+    report = (OUT / "report.md").read_text().splitlines()
+    print("demo: demo-out/report.md begins:")
+    for line in report[:16]:
+        print("  " + line)
+    return 0
 
 
 if __name__ == "__main__":

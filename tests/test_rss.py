@@ -130,17 +130,27 @@ async def test_limit_and_since_choose_which_articles_are_read(tmp_path: Path) ->
         assert conn.execute("SELECT count(*) FROM entries").fetchone()[0] == 12
 
 
-async def test_the_same_article_by_another_url_is_not_analysed_twice(tmp_path: Path) -> None:
-    """A mirror feed leads to the same texts by other URLs: the analyses cache answers."""
-    fake_llm = pytest.importorskip("fake_llm")
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+async def test_the_same_article_by_another_url_is_not_analysed_twice(
+    tmp_path: Path, provider: str
+) -> None:
+    """A mirror feed leads to the same texts by other URLs: the analyses cache answers. The
+    provider is a fake that speaks each protocol for real (tests/fake_llm.py)."""
+    from fake_llm import FakeLLM
+
     spec = FeedSpec(feeds=1, entries=3)
-    async with FeedSite(spec, hosts=HOSTS[:1]) as site, fake_llm.FakeLLM() as llm:
+    async with FeedSite(spec, hosts=HOSTS[:1]) as site, FakeLLM() as llm:
         feeds = _feed_list(tmp_path, [site.feed_url(0), site.mirror_url(0)])
         db = str(tmp_path / "news.sqlite")
+        base, key = (
+            (llm.openai_base_url, llm.openai_key)
+            if provider == "openai"
+            else (llm.anthropic_base_url, llm.anthropic_key)
+        )
         done = await _rss(
-            site, str(feeds), "--db", db, "--analyzer", "openai", "--model", "test-model",
-            "--api-base", llm.openai_base_url, "--json", str(tmp_path / "a.json"),
-            env={"OPENAI_API_KEY": llm.openai_key},
+            site, str(feeds), "--db", db, "--analyzer", provider, "--model", "test-model",
+            "--api-base", base, "--json", str(tmp_path / "a.json"),
+            env={f"{provider.upper()}_API_KEY": key or ""},
         )  # fmt: skip
     assert done.returncode == 0, done.stderr
     out = done.stdout.decode()
@@ -148,6 +158,7 @@ async def test_the_same_article_by_another_url_is_not_analysed_twice(tmp_path: P
     articles = orjson.loads((tmp_path / "a.json").read_bytes())
     assert len(articles) == 6 and all(a["summary"] for a in articles)
     assert len(llm.received) == 3
+    assert {a["language"] for a in articles} == {"en"}
 
 
 @pytest.mark.parametrize(
@@ -210,3 +221,34 @@ async def test_a_database_of_the_first_schema_is_migrated_and_kept(tmp_path: Pat
             == 2
         )
     assert "## Feed 0" in (tmp_path / "r.md").read_text()
+
+
+async def test_broken_and_odd_feeds_from_the_wild_are_read_end_to_end(tmp_path: Path) -> None:
+    """Every file of tests/feeds/ served over HTTP: what the parser recovers is what the
+    database holds. --max-depth 0: their articles are on hosts that do not exist."""
+    from feedsite import CORPUS
+
+    from shoal.plugins.rss._feeds import parse_feed
+
+    files = sorted(p for p in CORPUS.iterdir() if p.suffix != ".md")
+    async with FeedSite(FeedSpec(feeds=0), hosts=HOSTS[:1]) as site:
+        urls = [f"{site.bases[0]}/corpus/{p.name}" for p in files]
+        feeds = _feed_list(tmp_path, urls)
+        db = str(tmp_path / "news.sqlite")
+        done = await _rss(site, str(feeds), "--db", db, "--max-depth", "0")
+        paths = set(site.fetch_counts())
+    assert done.returncode == 0, done.stderr
+    assert paths == {f"/corpus/{p.name}" for p in files}  # feeds only, each once
+    with sqlite3.connect(db) as conn:
+        stored = dict(
+            conn.execute(
+                "SELECT f.url, count(e.id) FROM feeds f LEFT JOIN entries e ON e.feed_id = f.id "
+                "GROUP BY f.url"
+            ).fetchall()
+        )
+    recovered = 0
+    for path, url in zip(files, urls, strict=True):
+        feed = parse_feed(path.read_bytes(), url)
+        assert stored[url] == len({e.key() for e in feed.entries}), path.name
+        recovered += stored[url]
+    assert recovered > 50

@@ -22,15 +22,14 @@ from ._local import analyze_local
 
 __all__ = ["ArticleDoc", "FeedDoc", "looks_like_feed", "parse_rss"]
 
-# The start of a feed document, after a BOM, whitespace, an XML declaration, comments and
-# processing instructions: an RSS, RDF or Atom root, or a JSON Feed's version key.
-_FEED_START = re.compile(
-    rb"\s*(?:<\?xml[^>]*>\s*|<!--.*?-->\s*|<\?[^>]*>\s*|<!DOCTYPE[^>]*>\s*)*"
-    rb"<(?:rss|feed|(?:\w+:)?RDF|channel)\b",
-    re.IGNORECASE | re.DOTALL,
+# A feed's root element anywhere in the first kilobytes: servers print junk before it (PHP
+# warnings, whitespace), and some put a DOCTYPE with an internal subset first.
+_FEED_ROOT = re.compile(rb"<(?:[\w.-]+:)?(?:rss|feed|RDF)\b", re.IGNORECASE)
+_HTML_START = re.compile(
+    rb"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.IGNORECASE | re.DOTALL
 )
 _JSON_FEED = re.compile(rb'\s*\{.{0,4096}?"version"\s*:\s*"https?://jsonfeed\.org/', re.DOTALL)
-_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")  # UTF-16's lose their NULs first
 
 
 class FeedDoc(msgspec.Struct, frozen=True, tag="feed"):
@@ -46,14 +45,15 @@ class ArticleDoc(msgspec.Struct, frozen=True, tag="article"):
 
 
 def looks_like_feed(body: bytes) -> bool:
+    """Whether the body is a feed (RSS, RDF, Atom, JSON Feed) rather than a web page."""
     head = body[:8192]
+    if head.count(b"\x00") > len(head) // 4:  # UTF-16 or UTF-32, with or without a BOM
+        head = head.replace(b"\x00", b"")
     for bom in _BOMS:
-        if head.startswith(bom):
-            head = head[len(bom) :]
-            if bom != _BOMS[0]:  # UTF-16: the markup's ASCII letters are every other byte
-                head = head.replace(b"\x00", b"")
-            break
-    return bool(_FEED_START.match(head) or _JSON_FEED.match(head))
+        head = head.removeprefix(bom)
+    if _HTML_START.match(head):
+        return False
+    return bool(_JSON_FEED.match(head) or _FEED_ROOT.search(head))
 
 
 def parse_rss(response: Response) -> FeedDoc | ArticleDoc:
