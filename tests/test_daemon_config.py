@@ -1,0 +1,86 @@
+"""`shoal daemon`'s configuration file: what loads, and how each mistake is named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shoal.engine._daemon_config import ConfigError, load_config
+
+GOOD = """
+[daemon]
+api = "127.0.0.1:8799"
+max_runs = 3
+
+[[jobs]]
+name = "news"
+plugin = "rss"
+args = ["feeds.txt", "--db", "news.sqlite"]
+options = { limit = 50 }
+every = "15m"
+jitter = "30s"
+
+[[jobs]]
+name = "docs-nightly"
+plugin = "docs"
+args = ["https://docs.example.org/", "-o", "docs.md"]
+cron = "0 3 * * *"
+timezone = "Europe/Berlin"
+overlap = "queue"
+missed = "skip"
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "shoal.toml"
+    path.write_text(text)
+    return path
+
+
+def test_a_good_file_loads_with_its_defaults(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, GOOD), environ={"XDG_STATE_HOME": str(tmp_path)})
+    assert config.daemon.api == "127.0.0.1:8799" and config.daemon.max_runs == 3
+    assert config.daemon.state_dir == str(tmp_path / "shoal")
+    news, docs = config.jobs
+    assert (news.name, news.every, news.options, news.overlap, news.missed) == (
+        "news", "15m", {"limit": 50}, "skip", "run_once",
+    )  # fmt: skip
+    assert (docs.cron, docs.timezone, docs.overlap) == ("0 3 * * *", "Europe/Berlin", "queue")
+
+
+def test_environment_overrides_the_file(tmp_path: Path) -> None:
+    env = {"SHOAL_API": "0.0.0.0:9000", "SHOAL_TOKEN": "s3cret", "SHOAL_MAX_RUNS": "5",
+           "STATE_DIRECTORY": "/var/lib/shoal"}  # fmt: skip
+    config = load_config(_write(tmp_path, GOOD), environ=env)
+    assert config.daemon.api == "0.0.0.0:9000" and config.daemon.token == "s3cret"
+    assert config.daemon.max_runs == 5 and config.daemon.state_dir == "/var/lib/shoal"
+
+
+@pytest.mark.parametrize(
+    ("edit", "env", "message"),
+    [
+        (('every = "15m"', 'every = "15 minutes"'), {}, "jobs[0].every: "),
+        (('cron = "0 3 * * *"', 'cron = "0 25 * * *"'), {}, "jobs[1].cron: "),
+        (('max_runs = 3', 'max_runs = "three"'), {}, "daemon.max_runs: expected `int`"),
+        (('overlap = "queue"', 'overlap = "later"'), {}, "jobs[1].overlap: "),
+        (('jitter = "30s"', 'jitter = "soon"'), {}, "jobs[0].jitter: "),
+        (('name = "news"', 'name = "News Feed"'), {}, "jobs[0].name: "),
+        (('name = "docs-nightly"', 'name = "news"'), {}, "jobs[1].name: a second job"),
+        (('plugin = "rss"', 'plugin = "rss"\ncolour = "red"'), {}, "jobs[0]: object contains"),
+        (('api = "127.0.0.1:8799"', 'api = "0.0.0.0:8799"'), {}, "needs a token"),
+        (('api = "127.0.0.1:8799"', 'api = "nowhere"'), {}, "daemon.api: expected HOST:PORT"),
+        (("", ""), {"SHOAL_MAX_RUNS": "many"}, "SHOAL_MAX_RUNS: expected `int`"),
+        (('[daemon]', '[daemon\n'), {}, "not valid TOML"),
+    ],
+)  # fmt: skip
+def test_each_mistake_names_its_key_path(
+    tmp_path: Path, edit: tuple[str, str], env: dict[str, str], message: str
+) -> None:
+    text = GOOD.replace(*edit, 1) if edit[0] else GOOD
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ=env)
+    assert message in str(caught.value), str(caught.value)
+    assert str(caught.value).startswith(str(path) if not message.startswith("SHOAL_") else "SHOAL_")
+    assert "\n" not in str(caught.value)
