@@ -8,13 +8,14 @@ import os
 import re
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from ._options import CrawlOptions
-from ._stats import CrawlStats
+from ._stats import CrawlStats, Progress
 from .errors import OutputError
 
 __all__ = ["add_engine_options", "add_parser", "format_summary", "options_from_args"]
@@ -296,6 +297,10 @@ def run(args: argparse.Namespace) -> int:
     return run_crawl(options, quiet=args.quiet)
 
 
+#: The environment variable naming the descriptor for progress lines (see _progress_pipe).
+PROGRESS_FD_VARIABLE = "SHOAL_PROGRESS_FD"
+
+
 def run_crawl(options: CrawlOptions, *, quiet: bool) -> int:
     """Run a crawl from the command line; the exit status is the return value."""
     if options.stats_json:
@@ -308,7 +313,10 @@ def run_crawl(options: CrawlOptions, *, quiet: bool) -> int:
     from ._supervisor import Supervisor
 
     supervisor = Supervisor(
-        options, handle_signals=True, show_progress=not quiet and sys.stderr.isatty()
+        options,
+        handle_signals=True,
+        show_progress=not quiet and sys.stderr.isatty(),
+        progress=_progress_pipe(),
     )
     try:
         stats = uvloop.run(supervisor.run())
@@ -327,6 +335,26 @@ def run_crawl(options: CrawlOptions, *, quiet: bool) -> int:
     if stats.stopped_by == "interrupted":
         return 128 + (supervisor.signal_number or 2)
     return 0
+
+
+def _progress_pipe() -> Callable[[Progress], None] | None:
+    """With SHOAL_PROGRESS_FD set (by `shoal daemon`, which runs each crawl as a child), one
+    JSON line of figures on that descriptor about twice a second: the daemon's live progress."""
+    fd = os.environ.get(PROGRESS_FD_VARIABLE)
+    if not fd or not fd.isdigit():
+        return None
+    try:
+        out = os.fdopen(int(fd), "wb", buffering=0)
+    except OSError:
+        return None
+
+    def write(progress: Progress) -> None:
+        try:
+            out.write(orjson.dumps(progress, default=_builtins) + b"\n")
+        except OSError:
+            pass  # the daemon went away: the crawl carries on regardless
+
+    return write
 
 
 def _builtins(obj: Any) -> Any:

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from . import _cmd_crawl, _cmd_docs, _cmd_rss
+from . import _cmd_crawl, _cmd_daemon, _cmd_docs, _cmd_rss
 from ._proc import exit_now
 from .errors import NotConfigured, PluginError, ShoalError, UsageError
 
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     _cmd_crawl.add_parser(commands)
     _cmd_docs.add_parser(commands)
     _cmd_rss.add_parser(commands)
+    _cmd_daemon.add_parser(commands)
     return parser
 
 

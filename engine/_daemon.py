@@ -1,0 +1,338 @@
+"""``shoal daemon``: jobs on schedules, ad-hoc crawls, an HTTP API, and systemd's protocol.
+
+One process, one event loop, doing no crawl or parse work: each run is a child process
+(``_runs.py``), so the API answers at once however busy the crawls keep the cores. The loop
+runs the scheduler (one task per job), the runs, the API (``_daemon_api.py``), the watchdog
+and the status line. State the daemon needs across restarts (each job's last scheduled time,
+last success and duration, and whether its last run was interrupted) is one JSON file in the
+state directory, replaced atomically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import tempfile
+import time
+from collections import deque
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from ._daemon_config import Config, Job, load_config
+from ._runs import Run, cancel, finish_run, job_command, new_run_id, start_run
+from ._schedule import jitter_for, parse_duration, parse_schedule, runs_between
+from ._sdnotify import LoopHealth, Notifier, watchdog
+
+__all__ = ["Daemon", "JobRecord"]
+
+log = logging.getLogger("shoal.daemon")
+
+_RECENT = 20  # runs kept per job for GET /jobs/{name}
+_STOP_TIMEOUT = 30.0  # seconds a cancelled child gets to stop before it is killed
+
+
+class JobRecord(msgspec.Struct, kw_only=True):
+    """What persists of a job between daemon restarts."""
+
+    last_scheduled: float | None = None  # the last scheduled time dealt with (run or skipped)
+    last_success: float | None = None
+    last_duration_s: float | None = None
+    last_state: str | None = None
+    #: The last run was cancelled or killed: the next one resumes its crawl state.
+    interrupted: bool = False
+    runs: int = 0
+
+
+class _Persisted(msgspec.Struct):
+    jobs: dict[str, JobRecord] = msgspec.field(default_factory=dict)
+
+
+class Daemon:
+    def __init__(
+        self, config: Config, config_path: Path, *, notifier: Notifier, paused: bool = False
+    ) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.notifier = notifier
+        self.state_dir = Path(config.daemon.state_dir)
+        self.jobs: dict[str, Job] = {job.name: job for job in config.jobs if job.enabled}
+        self.runs: dict[str, Run] = {}
+        self.recent: dict[str, deque[Run]] = {}
+        self.started_at = time.time()
+        #: --paused: no scheduled runs, only the ones asked for through the API.
+        self.paused = paused
+        self.ready = False
+        self.reloads = 0
+        self.health = LoopHealth()
+        self._procs: dict[str, asyncio.subprocess.Process] = {}
+        self._slots = asyncio.Semaphore(config.daemon.max_runs)
+        self._schedulers: dict[str, asyncio.Task[None]] = {}
+        self._run_tasks: set[asyncio.Task[None]] = set()
+        self._last_task: dict[str, asyncio.Task[None]] = {}  # each job's newest run
+        self._queued: dict[str, int] = {}
+        self._persisted = self._load_persisted()
+        #: Per job ("" for ad-hoc crawls): pages, bytes, errors, retries and worker restarts
+        #: of its finished runs, since the daemon started (Prometheus counters).
+        self.totals: dict[str, dict[str, float]] = {}
+        self._stopping = asyncio.Event()
+
+    # --- what the API reads -------------------------------------------------------------------
+
+    def record(self, name: str) -> JobRecord:
+        return self._persisted.jobs.setdefault(name, JobRecord())
+
+    def running(self, job: str) -> Run | None:
+        for run in self.runs.values():
+            if run.job == job and run.state in ("queued", "running"):
+                return run
+        return None
+
+    def next_due(self, job: Job) -> float | None:
+        schedule = parse_schedule(job.every, job.cron, job.timezone)
+        last = self.record(job.name).last_scheduled
+        after = datetime.fromtimestamp(max(last or 0, time.time()), UTC)
+        return schedule.next_after(after).timestamp()
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def run(self, serve: Any) -> None:
+        """Until SIGTERM or SIGINT: ``serve`` is the API's start (an awaitable giving back a
+        cleanup coroutine function), started before READY=1."""
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self._stopping.set)
+        loop.add_signal_handler(signal.SIGINT, self._stopping.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.reload()))
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        async with self.health:
+            cleanup = await serve(self)
+            try:
+                if not self.paused:
+                    for job in self.jobs.values():
+                        self._start_scheduler(job, first=True)
+                self.ready = True
+                self.notifier.ready(self.status_line())
+                log.info("ready: %d jobs", len(self.jobs))
+                dog = loop.create_task(watchdog(self.notifier, self.health.healthy))
+                status = loop.create_task(self._status_loop())
+                await self._stopping.wait()
+                self.notifier.stopping("stopping: cancelling runs, keeping their state")
+                log.info("stopping")
+                self.ready = False
+                for task in (*self._schedulers.values(), dog, status):
+                    task.cancel()
+                await self._stop_runs()
+            finally:
+                await cleanup()
+        self._save_persisted()
+
+    async def reload(self) -> None:
+        """SIGHUP: read the configuration again; jobs added, removed or changed. Running
+        runs go on; a removed job's run finishes as it is."""
+        self.notifier.reloading()
+        try:
+            config = load_config(self.config_path)
+        except Exception as exc:  # a bad edit keeps the running configuration
+            log.error("reload failed, configuration unchanged: %s", exc)
+            self.notifier.ready(self.status_line())
+            return
+        old = self.jobs
+        self.config = config
+        self.jobs = {job.name: job for job in config.jobs if job.enabled}
+        for name in set(old) | set(self.jobs):
+            if old.get(name) != self.jobs.get(name):
+                task = self._schedulers.pop(name, None)
+                if task is not None:
+                    task.cancel()
+                if name in self.jobs and not self.paused:
+                    self._start_scheduler(self.jobs[name], first=False)
+        self.reloads += 1
+        log.info("reloaded: %d jobs", len(self.jobs))
+        self.notifier.ready(self.status_line())
+
+    def status_line(self) -> str:
+        active = [r for r in self.runs.values() if r.state == "running"]
+        parts = [f"{len(self.jobs)} jobs", f"{len(active)} running"]
+        for run in active[:3]:
+            parts.append(
+                f"{run.job or run.id}: {run.progress.pages} pages, {run.progress.pages_per_s:.0f}/s"
+            )
+        return "; ".join(parts)
+
+    # --- runs ---------------------------------------------------------------------------------
+
+    def trigger(self, job: Job, trigger: str) -> Run | None:
+        """A run of ``job`` now, unless one runs and the job says skip; the run, or None."""
+        if self.running(job.name) is not None:
+            if job.overlap == "skip":
+                log.info("job %s: a run is still going, this one is skipped", job.name)
+                return None
+            if self._queued.get(job.name):
+                return None  # one waiting run is enough
+        return self.start(job.name, job.plugin, self._command(job), trigger)
+
+    def start(self, job: str | None, plugin: str, args: list[str], trigger: str) -> Run:
+        run = Run(id=new_run_id(), job=job, plugin=plugin, args=args, trigger=trigger)
+        self.runs[run.id] = run
+        if job is not None:
+            self.recent.setdefault(job, deque(maxlen=_RECENT)).appendleft(run)
+        before = self._last_task.get(job) if job is not None else None
+        task = asyncio.get_running_loop().create_task(self._execute(run, before))
+        self._run_tasks.add(task)
+        task.add_done_callback(self._run_tasks.discard)
+        if job is not None:
+            self._last_task[job] = task
+        return run
+
+    def _command(self, job: Job) -> list[str]:
+        return job_command(
+            job, config_dir=self.config_path.resolve().parent, state_dir=self.state_dir.resolve()
+        )
+
+    def cancel(self, run_id: str) -> bool:
+        run = self.runs.get(run_id)
+        if run is None or run.state not in ("queued", "running"):
+            return False
+        proc = self._procs.get(run_id)
+        if proc is not None:
+            cancel(proc)
+        else:
+            run.state = "cancelled"
+        return True
+
+    async def _execute(self, run: Run, before: asyncio.Task[None] | None) -> None:
+        name = run.job
+        if name is not None and before is not None and not before.done():
+            # overlap = "queue" (or missed runs run one by one): after the run before it.
+            self._queued[name] = self._queued.get(name, 0) + 1
+            try:
+                await asyncio.wait([before])
+            finally:
+                self._queued[name] -= 1
+        async with self._slots:
+            if _cancelled(run):  # cancelled while it waited
+                return
+            workdir = self.state_dir / ("jobs/" + name if name else "crawls/" + run.id)
+            resume = self.record(name).interrupted if name else False
+            extra = {"job": name or "-", "crawl": run.id}
+            try:
+                proc = await start_run(run, workdir=workdir, resume=resume, on_progress=_noop)
+            except OSError as exc:
+                run.state, run.error = "failed", f"cannot start: {exc}"
+                log.error("run %s failed to start: %s", run.id, exc, extra=extra)
+                return
+            self._procs[run.id] = proc
+            log.info("run %s started: shoal %s", run.id, " ".join(run.args), extra=extra)
+            try:
+                await finish_run(run, proc, workdir)
+            finally:
+                self._procs.pop(run.id, None)
+            log.info(
+                "run %s %s in %.1f s (%d pages)",
+                run.id, run.state, run.duration_s or 0.0, run.progress.pages, extra=extra,
+            )  # fmt: skip
+        self._add_totals(run)
+        if name is not None:
+            record = self.record(name)
+            record.runs += 1
+            record.last_state = run.state
+            record.interrupted = _cancelled(run)
+            if run.state == "succeeded":
+                record.last_success = run.ended_at
+                record.last_duration_s = run.duration_s
+            self._save_persisted()
+
+    async def _stop_runs(self) -> None:
+        for run_id in list(self._procs):
+            self.cancel(run_id)
+        if self._run_tasks:
+            _, pending = await asyncio.wait(self._run_tasks, timeout=_STOP_TIMEOUT)
+            for proc in self._procs.values():
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+
+    def _add_totals(self, run: Run) -> None:
+        stats = run.stats or {}
+        totals = self.totals.setdefault(run.job or "", {})
+        errors = stats.get("errors") or {}
+        for key, value in (
+            ("pages", stats.get("pages", 0)),
+            ("bytes", stats.get("bytes", 0)),
+            ("errors", sum(errors.values()) if isinstance(errors, dict) else 0),
+            ("retries", stats.get("retries", 0)),
+            ("worker_restarts", stats.get("worker_restarts", 0)),
+        ):
+            totals[key] = totals.get(key, 0.0) + float(value or 0)
+
+    # --- scheduling ---------------------------------------------------------------------------
+
+    def _start_scheduler(self, job: Job, *, first: bool) -> None:
+        task = asyncio.get_running_loop().create_task(self._schedule(job, first=first))
+        self._schedulers[job.name] = task
+
+    async def _schedule(self, job: Job, *, first: bool) -> None:
+        schedule = parse_schedule(job.every, job.cron, job.timezone)
+        jitter = parse_duration(job.jitter) if job.jitter not in ("0", "0s") else 0.0
+        record = self.record(job.name)
+        now = datetime.now(UTC)
+        if first and record.last_scheduled is not None:
+            last = datetime.fromtimestamp(record.last_scheduled, UTC)
+            missed = runs_between(schedule, last, now)
+            if missed and job.missed != "skip":
+                count = 1 if job.missed == "run_once" else len(missed)
+                log.info("job %s: %d runs missed, %d run now", job.name, len(missed), count)
+                for _ in range(count):
+                    self.start(job.name, job.plugin, self._command(job), "missed")
+            if missed:
+                record.last_scheduled = missed[-1].timestamp()
+                self._save_persisted()
+        while True:
+            after = datetime.fromtimestamp(max(record.last_scheduled or 0, time.time()), UTC)
+            due = schedule.next_after(after)
+            at = due.timestamp() + jitter_for(job.name, jitter, due)
+            await asyncio.sleep(max(0.0, at - time.time()))
+            record.last_scheduled = due.timestamp()
+            self._save_persisted()
+            self.trigger(job, "schedule")
+
+    # --- persistence and status ---------------------------------------------------------------
+
+    def _load_persisted(self) -> _Persisted:
+        path = self.state_dir / "daemon.json"
+        try:
+            return msgspec.json.decode(path.read_bytes(), type=_Persisted)
+        except FileNotFoundError:
+            return _Persisted()
+        except (msgspec.DecodeError, OSError) as exc:
+            log.warning("%s unreadable (%s): starting without last-run records", path, exc)
+            return _Persisted()
+
+    def _save_persisted(self) -> None:
+        path = self.state_dir / "daemon.json"
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".daemon.json.")
+            with os.fdopen(fd, "wb") as f:
+                f.write(msgspec.json.encode(self._persisted))
+            os.replace(tmp, path)
+
+    async def _status_loop(self) -> None:
+        while True:
+            await asyncio.sleep(2.0)
+            self.notifier.status(self.status_line())
+
+
+def _noop(run: Run) -> None:
+    pass
+
+
+def _cancelled(run: Run) -> bool:
+    # A function, not an inline comparison: the state changes while the run awaits.
+    return run.state == "cancelled"

@@ -1,0 +1,279 @@
+"""`shoal daemon` as a subprocess on loopback: schedules, the API, reload, stop, and the
+sd_notify messages on a real AF_UNIX datagram socket the test binds."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from conftest import read_jsonl, run_shoal
+from prometheus_client.parser import text_string_to_metric_families
+from testsite import SiteServer, SiteSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Daemon:
+    """A `shoal daemon` child with its notify socket and an HTTP client for its API."""
+
+    def __init__(self, tmp_path: Path, config: str, *args: str) -> None:
+        self.tmp = tmp_path
+        self.config = tmp_path / "shoal.toml"
+        self.config.write_text(config)
+        self.args = args
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.notify_path = str(tmp_path / "notify.sock")
+        self.messages: list[str] = []
+
+    async def __aenter__(self) -> Daemon:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.notify_path)  # a daemon of this test before
+        self.sock.bind(self.notify_path)
+        self.sock.setblocking(False)
+        env = {
+            **os.environ,
+            "NOTIFY_SOCKET": self.notify_path,
+            "SHOAL_STATE_DIR": str(self.tmp / "state"),
+        }
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "shoal.engine.cli", "daemon", "--config", str(self.config),
+            "--api", f"127.0.0.1:{self.port}", *self.args,
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        self.http = aiohttp.ClientSession()
+        await self.wait_message("READY=1")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.http.close()
+        if self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+        self.sock.close()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                self.messages.append(self.sock.recv(4096).decode())
+            except BlockingIOError:
+                return
+
+    async def wait_message(self, text: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._drain()
+            for message in self.messages:
+                if text in message.splitlines():
+                    return message
+            if self.proc.returncode is not None:
+                err = await self.proc.stderr.read() if self.proc.stderr else b""
+                raise AssertionError(f"daemon exited {self.proc.returncode}: {err.decode()}")
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no {text!r} in {self.messages}")
+
+    async def get(self, path: str, **kw: Any) -> tuple[int, Any]:
+        async with self.http.get(self.base + path, **kw) as r:
+            return r.status, (
+                await r.json() if r.content_type == "application/json" else await r.text()
+            )
+
+    async def send(self, method: str, path: str, **kw: Any) -> tuple[int, Any]:
+        async with self.http.request(method, self.base + path, **kw) as r:
+            return r.status, await r.json()
+
+    async def until(self, path: str, check: Any, timeout: float = 30.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            _, body = await self.get(path)
+            if check(body):
+                return body
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{path} never satisfied the check: {body}")
+
+    async def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(self.proc.wait(), 60)
+        self._drain()
+        return code
+
+
+@contextlib.asynccontextmanager
+async def _site(pages: int, latency_ms: float = 0.0) -> AsyncIterator[SiteServer]:
+    async with SiteServer(SiteSpec(pages=pages, seed=71, latency_ms=latency_ms)) as site:
+        yield site
+
+
+def _job(name: str, url: str, out: Path, schedule: str, extra: str = "") -> str:
+    return f"""
+[[jobs]]
+name = "{name}"
+plugin = "crawl"
+args = ["{url}", "-o", "{out}", "--allow-private", "127.0.0.1"]
+{schedule}
+{extra}
+"""
+
+
+async def test_jobs_run_on_schedule_never_twice_at_once_and_the_api_answers(
+    tmp_path: Path,
+) -> None:
+    async with _site(30, latency_ms=20) as site:
+        out = tmp_path / "site.jsonl"
+        config = _job("site", site.url, out, 'every = "2s"')
+        async with Daemon(tmp_path, config) as d:
+            assert await d.get("/healthz") == (200, {"status": "alive"})
+            assert (await d.get("/readyz"))[0] == 200
+            status, jobs = await d.get("/jobs")
+            assert status == 200 and [j["name"] for j in jobs["jobs"]] == ["site"]
+            # Two scheduled runs, one after the other.
+            job = await d.until("/jobs/site", lambda b: b["runs"] >= 2)
+            runs = sorted(job["recent_runs"], key=lambda r: r["started_at"])
+            done = [r for r in runs if r["state"] == "succeeded"]
+            assert len(done) >= 2 and all(r["trigger"] == "schedule" for r in done)
+            for a, b in itertools.pairwise(done):
+                assert a["ended_at"] <= b["started_at"]  # never two at once
+            assert done[0]["progress"]["pages"] == 30 and job["last_success"] is not None
+            # On demand; then /metrics parses and says what ran.
+            status, _ = await d.send("POST", "/jobs/site/run")
+            assert status in (202, 409)
+            status, text = await d.get("/metrics")
+            assert status == 200
+            families = {f.name: f for f in text_string_to_metric_families(text)}
+            success = families["shoal_job_last_success_timestamp_seconds"].samples
+            assert [s.labels for s in success] == [{"job": "site"}]
+            assert families["shoal_pages"].samples[0].value >= 60
+            assert await d.stop() == 0
+        assert any("STOPPING=1" in m for m in d.messages)
+
+
+async def test_cancel_keeps_the_state_and_the_next_run_resumes(tmp_path: Path) -> None:
+    async with _site(120, latency_ms=60) as site:
+        out = tmp_path / "slow.jsonl"
+        config = _job("slow", site.url, out, 'cron = "0 0 1 1 *"', 'missed = "skip"')
+        async with Daemon(tmp_path, config) as d:
+            status, run = await d.send("POST", "/jobs/slow/run")
+            assert status == 202
+            await d.until(f"/crawls/{run['id']}", lambda b: b["progress"]["pages"] >= 40)
+            status, body = await d.send("DELETE", f"/crawls/{run['id']}")
+            assert (status, body["state_kept"]) == (202, True)
+            stopped = await d.until(f"/crawls/{run['id']}", lambda b: b["state"] != "running")
+            assert stopped["state"] == "cancelled"
+            first = len(read_jsonl(out))
+            assert 40 <= first < 120
+            status, again = await d.send("POST", "/jobs/slow/run")
+            assert status == 202
+            done = await d.until(
+                f"/crawls/{again['id']}", lambda b: b["state"] not in ("queued", "running")
+            )
+            assert done["state"] == "succeeded", done
+            assert await d.stop() == 0
+        fetched = sum(site.fetch_counts().values())
+    urls = [r["url"] for r in read_jsonl(out)]
+    assert len(urls) == 120 and len(set(urls)) == 120  # every page once, across both runs
+    assert fetched < 120 + 30, fetched  # resumed: not fetched again from the start
+
+
+async def test_reload_adds_a_job_and_the_notify_messages_come_in_order(tmp_path: Path) -> None:
+    async with _site(5) as site:
+        first = _job("one", site.url, tmp_path / "one.jsonl", 'cron = "0 0 1 1 *"')
+        async with Daemon(tmp_path, first) as d:
+            d.config.write_text(first + _job("two", site.url, tmp_path / "two.jsonl",
+                                             'cron = "0 0 1 1 *"'))  # fmt: skip
+            d.proc.send_signal(signal.SIGHUP)
+            await d.until("/jobs", lambda b: len(b["jobs"]) == 2)
+            status, body = await d.send("POST", "/jobs/nothere/run")
+            assert status == 404 and "nothere" in body["error"]
+            assert await d.stop() == 0
+    kinds = [m.splitlines()[0] for m in d.messages if not m.startswith("STATUS=")]
+    assert kinds == ["READY=1", "RELOADING=1", "READY=1", "STOPPING=1"], d.messages
+    reloading = next(m for m in d.messages if m.startswith("RELOADING=1"))
+    assert any(line.startswith("MONOTONIC_USEC=") for line in reloading.splitlines())
+
+
+async def test_a_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[[jobs]]\nname = "x"\nplugin = "rss"\nevery = "soon"\n')
+    done = await run_shoal("daemon", "--config", str(config), "--check")
+    assert done.returncode == 2
+    assert "jobs[0].every" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    good = tmp_path / "good.toml"
+    good.write_text('[[jobs]]\nname = "x"\nplugin = "rss"\nargs = ["f.txt"]\nevery = "1h"\n')
+    done = await run_shoal("daemon", "--config", str(good), "--check")
+    assert done.returncode == 0 and "ok, 1 jobs" in done.stdout.decode()
+
+
+@pytest.mark.parametrize("token", ["s3cret"])
+async def test_mutating_requests_need_the_token_when_one_is_set(tmp_path: Path, token: str) -> None:
+    config = f'[daemon]\ntoken = "{token}"\n' + _job(
+        "x", "http://127.0.0.1:9/", tmp_path / "x.jsonl", 'cron = "0 0 1 1 *"'
+    )
+    async with Daemon(tmp_path, config) as d:
+        status, body = await d.send("POST", "/jobs/x/run")
+        assert status == 401 and "token" in body["error"]
+        assert (await d.get("/jobs"))[0] == 200  # reading needs none on loopback
+        status, _ = await d.send(
+            "POST",
+            "/crawls",
+            json={"plugin": "crawl"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert status == 400  # authorised, but no arguments
+        assert await d.stop() == 0
+
+
+async def test_sigterm_during_a_run_stops_cleanly_and_the_next_daemon_resumes(
+    tmp_path: Path,
+) -> None:
+    async with _site(100, latency_ms=60) as site:
+        out = tmp_path / "slow.jsonl"
+        config = _job("slow", site.url, out, 'cron = "0 0 1 1 *"', 'missed = "skip"')
+        async with Daemon(tmp_path, config) as d:
+            _, run = await d.send("POST", "/jobs/slow/run")
+            await d.until(f"/crawls/{run['id']}", lambda b: b["progress"]["pages"] >= 40)
+            assert await d.stop() == 0  # the run is stopped, its state kept
+        assert 40 <= len(read_jsonl(out)) < 100
+        async with Daemon(tmp_path, config) as d:  # the same state directory
+            _, again = await d.send("POST", "/jobs/slow/run")
+            done = await d.until(
+                f"/crawls/{again['id']}", lambda b: b["state"] not in ("queued", "running")
+            )
+            assert done["state"] == "succeeded"
+            assert await d.stop() == 0
+        fetched = sum(site.fetch_counts().values())
+    urls = [r["url"] for r in read_jsonl(out)]
+    assert len(urls) == 100 and len(set(urls)) == 100
+    # Resumed, not started again: only what was in flight at the stop is fetched twice.
+    assert fetched < 100 + 30, fetched
+
+
+async def test_the_example_configuration_starts_cleanly(tmp_path: Path) -> None:
+    """examples/shoal.toml, as shipped (paused: its jobs fetch from the internet)."""
+    example = (ROOT / "examples" / "shoal.toml").read_text()
+    (tmp_path / "feeds.txt").write_text((ROOT / "examples" / "feeds.txt").read_text())
+    async with Daemon(tmp_path, example, "--paused") as d:
+        status, body = await d.get("/jobs")
+        assert status == 200
+        jobs = {j["name"]: j for j in body["jobs"]}
+        assert set(jobs) == {"news", "python-docs"}
+        assert jobs["news"]["schedule"] == {"every": "15m"}
+        assert jobs["news"]["next_run"] > time.time()
+        assert await d.stop() == 0
