@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint demo chaos bench bench-quick bench-docs bench-rss bench-tools clean
+.PHONY: install test lint demo chaos bench bench-quick bench-docs bench-rss bench-daemon bench-tools clean
 
 install: $(STAMP)
 
@@ -63,6 +63,11 @@ bench-docs: bench-tools
 # 100 ms per response (about 2 minutes): rss_results.md.
 bench-rss: bench-tools
 	$(BIN)/python bench/rss.py
+
+# The daemon's /healthz and /jobs latency at 100 requests/s, idle and while its crawl keeps
+# every core busy (about a minute): daemon_results.md.
+bench-daemon: install
+	$(BIN)/python bench/daemon_latency.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .lint demo-out

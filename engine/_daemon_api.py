@@ -265,5 +265,11 @@ def _update_metrics(daemon: Daemon, m: Metrics) -> None:
         for job, totals in daemon.totals.items():
             counter.set_total(totals.get(key, 0.0), job=job)
     lag.set(1 if daemon.health.healthy() else 0)
+    m.gauge("shoal_daemon_loop_lag_seconds", "The daemon loop's last measured lag").set(
+        daemon.health.lag
+    )
+    m.gauge("shoal_daemon_loop_lag_max_seconds", "The daemon loop's largest lag so far").set(
+        daemon.health.max_lag
+    )
     reloads.set(daemon.reloads)
     uptime.set(time.time() - daemon.started_at)

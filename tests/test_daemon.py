@@ -161,6 +161,7 @@ async def test_jobs_run_on_schedule_never_twice_at_once_and_the_api_answers(
             success = families["shoal_job_last_success_timestamp_seconds"].samples
             assert [s.labels for s in success] == [{"job": "site"}]
             assert families["shoal_pages"].samples[0].value >= 60
+            assert families["shoal_daemon_loop_lag_seconds"].samples[0].value < 1.0
             assert await d.stop() == 0
         assert any("STOPPING=1" in m for m in d.messages)
 
