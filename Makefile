@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint demo chaos bench bench-quick bench-docs bench-rss bench-daemon bench-tools clean
+.PHONY: install system-deps test lint demo chaos bench bench-quick bench-docs bench-rss bench-daemon bench-tools clean
 
 install: $(STAMP)
 
@@ -15,8 +15,16 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test,lint]'
 	touch $(STAMP)
 
-test: install
+test: install system-deps
 	$(BIN)/python -m pytest -q
+
+# What the tests need from the system: chromium, for the dashboard test in a real browser
+# (installed with apt when it is missing and we are root; otherwise say what to install).
+system-deps:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 \
+		     || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; }; } \
+		|| { echo "make test needs chromium (apt-get install chromium)"; exit 1; }
 
 # A few minutes: the long chaos run (random SIGKILLs of workers and of the whole process group,
 # resumed each time) with three fresh seeds, each printed for replay with SHOAL_CHAOS_SEED=N;

@@ -1,18 +1,21 @@
 """The daemon's HTTP API (aiohttp server, JSON), on the daemon's own loop.
 
-``GET /healthz`` (alive), ``GET /readyz`` (ready to run jobs), ``GET /metrics`` (Prometheus
-text), ``GET /jobs``, ``GET /jobs/{name}``, ``POST /jobs/{name}/run``, ``POST /crawls``,
-``GET /crawls/{id}``, ``DELETE /crawls/{id}``. Every answer is JSON, errors too
+``GET /`` (the dashboard page), ``GET /healthz`` (alive), ``GET /readyz`` (ready to run
+jobs), ``GET /metrics`` (Prometheus text), ``GET /jobs``, ``GET /jobs/{name}``,
+``POST /jobs/{name}/run``, ``GET /crawls``, ``POST /crawls``, ``GET /crawls/{id}``,
+``DELETE /crawls/{id}``. Every answer but the page and the metrics is JSON, errors too
 (``{"error": "..."}``). With a token configured, mutating requests need
-``Authorization: Bearer TOKEN``; bound to anything but loopback, every request does (the
-configuration refuses such an address without a token).
+``Authorization: Bearer TOKEN``; bound to anything but loopback, every request does but the
+page and /healthz (the configuration refuses such an address without a token).
 """
 
 from __future__ import annotations
 
+import functools
 import hmac
 import time
 from collections.abc import Awaitable, Callable
+from importlib import resources
 from typing import Any
 
 import msgspec
@@ -59,6 +62,8 @@ def build_app(daemon: Daemon, *, public: bool) -> web.Application:
     app = web.Application(middlewares=[_errors_as_json, _auth(daemon, public=public)])
     app[_DAEMON] = daemon
     app[_METRICS] = Metrics()
+    app.router.add_get("/", _dashboard)
+    app.router.add_get("/crawls", _crawls)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/metrics", _metrics)
@@ -97,7 +102,8 @@ def _auth(daemon: Daemon, *, public: bool) -> Any:
     async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
         token = daemon.config.daemon.token
         needed = token is not None and (public or request.method not in ("GET", "HEAD"))
-        if needed and request.path not in ("/healthz",):
+        # The page itself holds no data: its requests carry the token.
+        if needed and request.path not in ("/healthz", "/"):
             given = request.headers.get("Authorization", "")
             expected = f"Bearer {token}"
             if not hmac.compare_digest(given.encode(), expected.encode()):
@@ -105,6 +111,23 @@ def _auth(daemon: Daemon, *, public: bool) -> Any:
         return await handler(request)
 
     return check
+
+
+@functools.cache
+def _dashboard_html() -> bytes:
+    return (resources.files("shoal.engine") / "dashboard.html").read_bytes()
+
+
+async def _dashboard(request: web.Request) -> web.Response:
+    """One light page, no external assets: jobs, runs, live progress, refreshing itself."""
+    return web.Response(body=_dashboard_html(), content_type="text/html", charset="utf-8")
+
+
+async def _crawls(request: web.Request) -> web.Response:
+    """The runs this daemon knows, newest first (at most 100)."""
+    daemon = request.app[_DAEMON]
+    runs = sorted(daemon.runs.values(), key=lambda r: r.created_at, reverse=True)[:100]
+    return _json({"crawls": [_run_view(r) for r in runs]})
 
 
 async def _healthz(request: web.Request) -> web.Response:
