@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
 from conftest import read_jsonl, run_shoal
 from prometheus_client.parser import text_string_to_metric_families
@@ -164,6 +165,11 @@ async def test_jobs_run_on_schedule_never_twice_at_once_and_the_api_answers(
             assert families["shoal_daemon_loop_lag_seconds"].samples[0].value < 1.0
             assert await d.stop() == 0
         assert any("STOPPING=1" in m for m in d.messages)
+        # Not a terminal: one JSON object per line, runs' lines with their job and crawl ids.
+        assert d.proc.stderr is not None
+        logs = [orjson.loads(line) for line in (await d.proc.stderr.read()).splitlines()]
+        started = [e for e in logs if e["msg"].startswith(f"run {done[0]['id']} started")]
+        assert started and started[0]["job"] == "site" and started[0]["crawl"] == done[0]["id"]
 
 
 async def test_cancel_keeps_the_state_and_the_next_run_resumes(tmp_path: Path) -> None:
@@ -278,3 +284,23 @@ async def test_the_example_configuration_starts_cleanly(tmp_path: Path) -> None:
         assert jobs["news"]["schedule"] == {"every": "15m"}
         assert jobs["news"]["next_run"] > time.time()
         assert await d.stop() == 0
+
+
+async def test_overlap_skip_refuses_a_second_run_and_queue_runs_it_after(tmp_path: Path) -> None:
+    async with _site(40, latency_ms=30) as site:
+        config = _job("skipper", site.url, tmp_path / "a.jsonl", 'cron = "0 0 1 1 *"') + _job(
+            "queuer", site.url, tmp_path / "b.jsonl", 'cron = "0 0 1 1 *"', 'overlap = "queue"'
+        )
+        async with Daemon(tmp_path, config) as d:
+            assert (await d.send("POST", "/jobs/skipper/run"))[0] == 202
+            status, body = await d.send("POST", "/jobs/skipper/run")
+            assert status == 409 and "skip" in body["error"]
+            _, first = await d.send("POST", "/jobs/queuer/run")
+            status, second = await d.send("POST", "/jobs/queuer/run")
+            assert status == 202
+            ended = ("succeeded", "failed", "cancelled")
+            b = await d.until(f"/crawls/{second['id']}", lambda r: r["state"] in ended)
+            _, a = await d.get(f"/crawls/{first['id']}")
+            assert a["state"] == b["state"] == "succeeded"
+            assert a["ended_at"] <= b["started_at"]  # one after the other
+            assert await d.stop() == 0
