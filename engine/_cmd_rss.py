@@ -237,6 +237,8 @@ def run(args: argparse.Namespace) -> int:
 
             every = store.report_items(feeds, analyzer_name, since=since, per_feed=None)
             write_atomically(Path(args.json), json_articles(every))
+    if args.stats_json:
+        _add_to_stats(Path(args.stats_json), tally, cache)
     if not args.quiet:
         _print_summary(args, tally, cache)
     return 0
@@ -487,6 +489,21 @@ def _print_plan(
         f"articles ({limit}) would be fetched and analysed with {_analyzer_name(args)}. "
         "Nothing was sent.",
     )
+
+
+def _add_to_stats(path: Path, tally: _Tally, cache: TwoTierCache) -> None:
+    """The crawl's --stats-json, with this command's own figures under "rss" (the daemon's
+    /metrics reads them: cache hits, LLM calls and tokens)."""
+    stats = orjson.loads(path.read_bytes()) if path.exists() else {}
+    hits = {
+        ns: cache.stats.l1_hits.get(ns, 0) + cache.stats.l2_hits.get(ns, 0) for ns in cache.ttls
+    }
+    stats["rss"] = {
+        **msgspec.to_builtins(tally),
+        "cache_hits": hits,
+        "cache_misses": dict(cache.stats.misses),
+    }
+    path.write_bytes(orjson.dumps(stats, option=orjson.OPT_INDENT_2) + b"\n")
 
 
 def _print_summary(args: argparse.Namespace, t: _Tally, cache: TwoTierCache) -> None:

@@ -77,8 +77,9 @@ class Daemon:
         self._last_task: dict[str, asyncio.Task[None]] = {}  # each job's newest run
         self._queued: dict[str, int] = {}
         self._persisted = self._load_persisted()
-        #: Per job ("" for ad-hoc crawls): pages, bytes, errors, retries and worker restarts
-        #: of its finished runs, since the daemon started (Prometheus counters).
+        #: Per job ("" for ad-hoc crawls): pages, bytes, errors, retries, worker restarts,
+        #: and for rss its cache hits and LLM calls and tokens, of its finished runs since the
+        #: daemon started (Prometheus counters).
         self.totals: dict[str, dict[str, float]] = {}
         self._stopping = asyncio.Event()
 
@@ -268,6 +269,13 @@ class Daemon:
             ("errors", sum(errors.values()) if isinstance(errors, dict) else 0),
             ("retries", stats.get("retries", 0)),
             ("worker_restarts", stats.get("worker_restarts", 0)),
+        ):
+            totals[key] = totals.get(key, 0.0) + float(value or 0)
+        rss = stats.get("rss") or {}
+        for key, value in (
+            ("cache_hits", sum((rss.get("cache_hits") or {}).values())),
+            ("llm_calls", rss.get("calls", 0)),
+            ("llm_tokens", rss.get("tokens", 0)),
         ):
             totals[key] = totals.get(key, 0.0) + float(value or 0)
 

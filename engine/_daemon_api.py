@@ -37,6 +37,9 @@ _TOTALS = {
     "errors": "Pages that failed for good in finished runs",
     "retries": "Retries in finished runs",
     "worker_restarts": "Crawl workers restarted after a crash, in finished runs",
+    "cache_hits": "Cache hits (feeds, pages, analyses) of finished rss runs",
+    "llm_calls": "LLM calls made by finished rss runs",
+    "llm_tokens": "LLM tokens used by finished rss runs",
 }
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

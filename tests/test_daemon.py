@@ -304,3 +304,56 @@ async def test_overlap_skip_refuses_a_second_run_and_queue_runs_it_after(tmp_pat
             assert a["state"] == b["state"] == "succeeded"
             assert a["ended_at"] <= b["started_at"]  # one after the other
             assert await d.stop() == 0
+
+
+@pytest.mark.parametrize(("policy", "runs"), [("skip", 0), ("run_once", 1), ("run_all", 3)])
+async def test_runs_missed_while_the_daemon_was_down(
+    tmp_path: Path, policy: str, runs: int
+) -> None:
+    """The daemon was down for three hourly runs; at start it makes up for them as told."""
+    state = tmp_path / "state"
+    state.mkdir()
+    # Just after a scheduled time three hours back: three more came while it was down.
+    three_hours_ago = (time.time() // 3600 - 3) * 3600 + 60
+    (state / "daemon.json").write_text(
+        orjson.dumps({"jobs": {"hourly": {"last_scheduled": three_hours_ago}}}).decode()
+    )
+    async with _site(5) as site:
+        config = _job("hourly", site.url, tmp_path / "h.jsonl", 'every = "1h"',
+                      f'missed = "{policy}"')  # fmt: skip
+        async with Daemon(tmp_path, config) as d:
+            if runs:
+                await d.until("/jobs/hourly", lambda b: b["runs"] >= runs)
+            await asyncio.sleep(1.0)  # and no more than that
+            _, job = await d.get("/jobs/hourly")
+            assert job["runs"] == runs
+            assert all(r["trigger"] == "missed" for r in job["recent_runs"])
+            assert job["next_run"] > time.time()
+            assert await d.stop() == 0
+
+
+async def test_an_rss_job_and_its_cache_hits_in_the_metrics(tmp_path: Path) -> None:
+    from feedsite import FeedSite, FeedSpec
+
+    async with FeedSite(FeedSpec(feeds=2, entries=3)) as site:
+        (tmp_path / "feeds.txt").write_text("\n".join(site.feed_urls) + "\n")
+        config = """
+[[jobs]]
+name = "news"
+plugin = "rss"
+args = ["{config_dir}/feeds.txt", "--db", "{state_dir}/news.sqlite",
+        "--report", "{state_dir}/news.md", "--allow-private", "127.0.0.1"]
+cron = "0 0 1 1 *"
+"""
+        async with Daemon(tmp_path, config) as d:
+            for expected in (1, 2):  # the second run finds both feeds fresh in the cache
+                assert (await d.send("POST", "/jobs/news/run"))[0] == 202
+                job = await d.until("/jobs/news", lambda b, n=expected: b["runs"] >= n)
+                assert job["last_state"] == "succeeded", job
+            _, text = await d.get("/metrics")
+            assert await d.stop() == 0
+    report = (tmp_path / "state" / "news.md").read_text()
+    assert report.count("### [") == 6
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    hits = {s.labels["job"]: s.value for s in families["shoal_cache_hits"].samples}
+    assert hits["news"] >= 2
