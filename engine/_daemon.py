@@ -34,6 +34,7 @@ __all__ = ["Daemon", "JobRecord"]
 log = logging.getLogger("shoal.daemon")
 
 _RECENT = 20  # runs kept per job for GET /jobs/{name}
+_KEPT_RUNS = 500  # runs kept for GET /crawls/{id}, newest first
 _STOP_TIMEOUT = 30.0  # seconds a cancelled child gets to stop before it is killed
 
 
@@ -180,6 +181,7 @@ class Daemon:
     def start(self, job: str | None, plugin: str, args: list[str], trigger: str) -> Run:
         run = Run(id=new_run_id(), job=job, plugin=plugin, args=args, trigger=trigger)
         self.runs[run.id] = run
+        self._forget_old_runs()
         if job is not None:
             self.recent.setdefault(job, deque(maxlen=_RECENT)).appendleft(run)
         before = self._last_task.get(job) if job is not None else None
@@ -189,6 +191,15 @@ class Daemon:
         if job is not None:
             self._last_task[job] = task
         return run
+
+    def _forget_old_runs(self) -> None:
+        """Keep the newest _KEPT_RUNS finished runs (dicts keep insertion order): a daemon
+        that runs for months must not grow with every run it ever made."""
+        excess = len(self.runs) - _KEPT_RUNS
+        if excess <= 0:
+            return
+        for run_id in [i for i, r in self.runs.items() if r.ended_at is not None][:excess]:
+            del self.runs[run_id]
 
     def _command(self, job: Job) -> list[str]:
         return job_command(
@@ -203,7 +214,7 @@ class Daemon:
         if proc is not None:
             cancel(proc)
         else:
-            run.state = "cancelled"
+            run.state, run.ended_at = "cancelled", time.time()
         return True
 
     async def _execute(self, run: Run, before: asyncio.Task[None] | None) -> None:

@@ -84,3 +84,23 @@ def test_each_mistake_names_its_key_path(
     assert message in str(caught.value), str(caught.value)
     assert str(caught.value).startswith(str(path) if not message.startswith("SHOAL_") else "SHOAL_")
     assert "\n" not in str(caught.value)
+
+
+def test_a_long_lived_daemon_forgets_its_oldest_finished_runs(tmp_path: Path) -> None:
+    from shoal.engine._daemon import _KEPT_RUNS, Daemon
+    from shoal.engine._daemon_config import Config, DaemonSettings
+    from shoal.engine._runs import Run
+    from shoal.engine._sdnotify import Notifier
+
+    config = Config(daemon=DaemonSettings(state_dir=str(tmp_path)))
+    daemon = Daemon(config, tmp_path / "shoal.toml", notifier=Notifier(None))
+    running = Run(id="still-running", job=None, plugin="crawl", args=[], state="running")
+    daemon.runs[running.id] = running
+    for i in range(_KEPT_RUNS + 100):
+        run = Run(id=f"r{i}", job=None, plugin="crawl", args=[], state="succeeded")
+        run.ended_at = float(i)
+        daemon.runs[run.id] = run
+        daemon._forget_old_runs()
+    assert len(daemon.runs) == _KEPT_RUNS
+    assert "still-running" in daemon.runs and "r0" not in daemon.runs
+    assert f"r{_KEPT_RUNS + 99}" in daemon.runs
