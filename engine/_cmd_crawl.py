@@ -18,7 +18,14 @@ from ._options import CrawlOptions
 from ._stats import CrawlStats, Progress
 from .errors import OutputError
 
-__all__ = ["add_engine_options", "add_parser", "format_summary", "options_from_args"]
+__all__ = [
+    "add_engine_options",
+    "add_parser",
+    "check_writable",
+    "format_summary",
+    "number",
+    "options_from_args",
+]
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 
@@ -34,15 +41,16 @@ def _size(text: str) -> int:
     return int(number * base**power)
 
 
-def _number(kind: type[int] | type[float], *, zero_ok: bool = False) -> Any:
-    """An argparse type: a number more than 0 (or at least 0 with ``zero_ok``)."""
+def number(kind: type[int] | type[float], *, zero_ok: bool = False) -> Any:
+    """An argparse type: a number more than 0 (or at least 0 with ``zero_ok``); every
+    crawling command's numeric options use it."""
 
     def parse(text: str) -> int | float:
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if value < 0 or (value == 0 and not zero_ok):
+        if not (value > 0 or (zero_ok and value == 0)):  # NaN is neither
             raise argparse.ArgumentTypeError(
                 f"must be {'0 or more' if zero_ok else 'more than 0'}: {text!r}"
             )
@@ -64,14 +72,14 @@ def add_engine_options(p: argparse.ArgumentParser, **defaults: Any) -> None:
     )
     g.add_argument(
         "--max-pages",
-        type=_number(int),
+        type=number(int),
         default=d.max_pages,
         metavar="N",
         help=f"stop after N pages (default {d.max_pages})",
     )
     g.add_argument(
         "--max-depth",
-        type=_number(int, zero_ok=True),
+        type=number(int, zero_ok=True),
         default=d.max_depth,
         metavar="N",
         help=f"follow links at most N steps from a start URL (default {d.max_depth})",
@@ -79,14 +87,14 @@ def add_engine_options(p: argparse.ArgumentParser, **defaults: Any) -> None:
     t = p.add_argument_group("crawler traps (0 turns a limit off)")
     t.add_argument(
         "--max-url-length",
-        type=_number(int, zero_ok=True),
+        type=number(int, zero_ok=True),
         default=d.max_url_length,
         metavar="N",
         help=f"do not follow links longer than N characters (default {d.max_url_length})",
     )
     t.add_argument(
         "--max-path-repeats",
-        type=_number(int, zero_ok=True),
+        type=number(int, zero_ok=True),
         default=d.max_path_repeats,
         metavar="N",
         help="do not follow links in which one path segment occurs more than N times "
@@ -94,14 +102,14 @@ def add_engine_options(p: argparse.ArgumentParser, **defaults: Any) -> None:
     )
     t.add_argument(
         "--max-pages-per-host",
-        type=_number(int, zero_ok=True),
+        type=number(int, zero_ok=True),
         default=d.max_pages_per_host,
         metavar="N",
         help="admit at most N URLs per host (default: no limit beyond --max-pages)",
     )
     t.add_argument(
         "--max-pages-per-pattern",
-        type=_number(int, zero_ok=True),
+        type=number(int, zero_ok=True),
         default=d.max_pages_per_pattern,
         metavar="N",
         help="admit at most N URLs per host and path pattern, digits counting as one "
@@ -109,28 +117,28 @@ def add_engine_options(p: argparse.ArgumentParser, **defaults: Any) -> None:
     )
     g.add_argument(
         "--workers",
-        type=_number(int),
+        type=number(int),
         default=0,
         metavar="N",
         help="worker processes (default: half the usable CPUs, at least 1)",
     )
     g.add_argument(
         "--parse-processes",
-        type=_number(int),
+        type=number(int),
         default=0,
         metavar="N",
         help="parse processes per worker (default: the CPUs the workers leave, shared, at least 1)",
     )
     g.add_argument(
         "--concurrency",
-        type=_number(int),
+        type=number(int),
         default=d.concurrency,
         metavar="N",
         help=f"requests in flight per worker (default {d.concurrency})",
     )
     g.add_argument(
         "--per-host-concurrency",
-        type=_number(int),
+        type=number(int),
         default=d.per_host_concurrency,
         metavar="N",
         help="requests in flight per host, all workers together "
@@ -138,7 +146,7 @@ def add_engine_options(p: argparse.ArgumentParser, **defaults: Any) -> None:
     )
     g.add_argument(
         "--rate",
-        type=_number(float, zero_ok=True),
+        type=number(float, zero_ok=True),
         default=d.rate,
         metavar="R",
         help="requests per second per host, all workers together (default: no "
@@ -152,7 +160,7 @@ def add_engine_options(p: argparse.ArgumentParser, **defaults: Any) -> None:
     )
     g.add_argument(
         "--timeout",
-        type=_number(float),
+        type=number(float),
         default=d.timeout,
         metavar="SECONDS",
         help=f"give up on a request after this long (default {d.timeout:g})",
@@ -166,7 +174,7 @@ def add_engine_options(p: argparse.ArgumentParser, **defaults: Any) -> None:
     )
     g.add_argument(
         "--min-rate",
-        type=_number(float, zero_ok=True),
+        type=number(float, zero_ok=True),
         default=d.min_rate,
         metavar="BYTES_PER_S",
         help="give up on a body that arrives slower than this, judged over 5 s "
@@ -174,7 +182,7 @@ def add_engine_options(p: argparse.ArgumentParser, **defaults: Any) -> None:
     )
     g.add_argument(
         "--retries",
-        type=_number(int, zero_ok=True),
+        type=number(int, zero_ok=True),
         default=d.retries,
         metavar="N",
         help=f"retries after a failed try, with backoff (default {d.retries})",
@@ -196,7 +204,7 @@ def add_engine_options(p: argparse.ArgumentParser, **defaults: Any) -> None:
     )
     g.add_argument(
         "--robots-cache",
-        type=_number(float),
+        type=number(float),
         default=d.robots_cache,
         metavar="SECONDS",
         help="fetch an origin's robots.txt again after this long (default and most: "
@@ -204,7 +212,7 @@ def add_engine_options(p: argparse.ArgumentParser, **defaults: Any) -> None:
     )
     g.add_argument(
         "--robots-retry",
-        type=_number(float),
+        type=number(float),
         default=d.robots_retry,
         metavar="SECONDS",
         help="when robots.txt is unavailable (5xx, unreachable) its pages wait; try it again "
@@ -304,9 +312,9 @@ PROGRESS_FD_VARIABLE = "SHOAL_PROGRESS_FD"
 def run_crawl(options: CrawlOptions, *, quiet: bool) -> int:
     """Run a crawl from the command line; the exit status is the return value."""
     if options.stats_json:
-        _check_writable(Path(options.stats_json))
+        check_writable(Path(options.stats_json))
     if options.output and options.output != "-":
-        _check_writable(Path(options.output))
+        check_writable(Path(options.output))
     import uvloop
 
     # Imported here: the engine is heavy, and every spawned process imports this module.
@@ -363,7 +371,7 @@ def _builtins(obj: Any) -> Any:
     return msgspec.to_builtins(obj)
 
 
-def _check_writable(path: Path) -> None:
+def check_writable(path: Path) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise OutputError(f"output {path} is a directory")

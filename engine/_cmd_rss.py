@@ -28,14 +28,14 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import orjson
 
-from ._cmd_crawl import add_engine_options, options_from_args, run_crawl
+from ._cmd_crawl import add_engine_options, check_writable, number, options_from_args, run_crawl
 from .errors import ShoalError, UsageError
 
 if TYPE_CHECKING:
     from ..plugins.rss._analysis import Analysis, Analyzer
     from ..plugins.rss._cache import TwoTierCache
     from ..plugins.rss._llm import LLMAnalyzer
-    from ..plugins.rss._store import Store
+    from ..plugins.rss._store import FeedState, Store
 
 __all__ = ["add_parser"]
 
@@ -64,7 +64,7 @@ def add_parser(commands: Any) -> None:
     r = p.add_argument_group("what to read")
     r.add_argument(
         "--limit",
-        type=_positive,
+        type=number(int),
         metavar="N",
         help="at most N new articles per feed per run (default: all)",
     )
@@ -76,7 +76,7 @@ def add_parser(commands: Any) -> None:
     )
     r.add_argument(
         "--report-items",
-        type=_positive,
+        type=number(int),
         default=20,
         metavar="N",
         help="articles per feed in the report (default: 20)",
@@ -106,19 +106,19 @@ def add_parser(commands: Any) -> None:
     )
     a.add_argument(
         "--llm-rpm",
-        type=_positive_float,
+        type=number(float),
         metavar="N",
         help="LLM requests per minute (default: no limit)",
     )
     a.add_argument(
         "--llm-tpm",
-        type=_positive_float,
+        type=number(float),
         metavar="N",
         help="LLM tokens per minute (default: no limit)",
     )
     a.add_argument(
         "--llm-concurrency",
-        type=_positive,
+        type=number(int),
         default=8,
         metavar="N",
         help="LLM calls at once (default: 8)",
@@ -134,7 +134,7 @@ def add_parser(commands: Any) -> None:
     )
     c.add_argument(
         "--cache-mb",
-        type=_positive,
+        type=number(int),
         default=64,
         metavar="MB",
         help="in-memory cache size (default: 64)",
@@ -142,26 +142,6 @@ def add_parser(commands: Any) -> None:
     # Many hosts, each someone else's server: more requests in flight in all, fewer per host.
     add_engine_options(p, concurrency=128, per_host_concurrency=4)
     p.set_defaults(run=run)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
-    return value
 
 
 class _Tally(msgspec.Struct):
@@ -204,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--cache-ttl: {exc}") from None
     for out in (args.report, args.json):
         if out:
-            _check_parent(Path(out))
+            check_writable(Path(out))
     feeds = read_feed_list(args.feeds)
     # Made now, so that a missing API key is said before the crawl, not after it.
     analyzer = None if args.analyzer == "local" or args.dry_run else _llm_analyzer(args)
@@ -218,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
             _print_plan(feeds, due, states, args)
             return 0
         if due:
-            code = _crawl(args, store, cache, due, since, tally)
+            code = _crawl(args, store, cache, due, states, since, tally)
             if code != 0:
                 return code
         now = utc_now()
@@ -249,10 +229,10 @@ def _crawl(
     store: Store,
     cache: TwoTierCache,
     due: list[str],
+    states: dict[str, FeedState],
     since: str | None,
     tally: _Tally,
 ) -> int:
-    states = store.feed_states(due)
     args.urls, args.output = due, None
     options = options_from_args(args, plugin="rss")
     options.plugin_options = {
@@ -459,14 +439,6 @@ async def analyze_all(
     finally:
         store.record_analyses(done, utc_now())
         tally.analysed += len(done)
-
-
-def _check_parent(path: Path) -> None:
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise UsageError(f"cannot write {path}: directory {parent} does not exist")
-    if path.is_dir():
-        raise UsageError(f"cannot write {path}: it is a directory")
 
 
 def _print_plan(

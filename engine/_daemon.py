@@ -24,9 +24,9 @@ from typing import Any
 
 import msgspec
 
-from ._daemon_config import Config, Job, load_config
-from ._runs import Run, cancel, finish_run, job_command, new_run_id, start_run
-from ._schedule import jitter_for, parse_duration, parse_schedule, runs_between
+from ._daemon_config import Config, Job, jitter_seconds, job_schedule, load_config
+from ._runs import Child, Run, cancel, finish_run, job_command, new_run_id, start_run
+from ._schedule import Schedule, jitter_for, runs_between
 from ._sdnotify import LoopHealth, Notifier, watchdog
 
 __all__ = ["Daemon", "JobRecord"]
@@ -62,7 +62,9 @@ class Daemon:
         self.config_path = config_path
         self.notifier = notifier
         self.state_dir = Path(config.daemon.state_dir)
-        self.jobs: dict[str, Job] = {job.name: job for job in config.jobs if job.enabled}
+        self.jobs: dict[str, Job] = {}
+        self._schedules: dict[str, Schedule] = {}
+        self._set_jobs(config)
         self.runs: dict[str, Run] = {}
         self.recent: dict[str, deque[Run]] = {}
         self.started_at = time.time()
@@ -71,7 +73,7 @@ class Daemon:
         self.ready = False
         self.reloads = 0
         self.health = LoopHealth()
-        self._procs: dict[str, asyncio.subprocess.Process] = {}
+        self._children: dict[str, Child] = {}
         self._slots = asyncio.Semaphore(config.daemon.max_runs)
         self._schedulers: dict[str, asyncio.Task[None]] = {}
         self._run_tasks: set[asyncio.Task[None]] = set()
@@ -96,7 +98,7 @@ class Daemon:
         return None
 
     def next_due(self, job: Job) -> float | None:
-        schedule = parse_schedule(job.every, job.cron, job.timezone)
+        schedule = self._schedules[job.name]
         last = self.record(job.name).last_scheduled
         after = datetime.fromtimestamp(max(last or 0, time.time()), UTC)
         return schedule.next_after(after).timestamp()
@@ -145,7 +147,7 @@ class Daemon:
             return
         old = self.jobs
         self.config = config
-        self.jobs = {job.name: job for job in config.jobs if job.enabled}
+        self._set_jobs(config)
         for name in set(old) | set(self.jobs):
             if old.get(name) != self.jobs.get(name):
                 task = self._schedulers.pop(name, None)
@@ -156,6 +158,12 @@ class Daemon:
         self.reloads += 1
         log.info("reloaded: %d jobs", len(self.jobs))
         self.notifier.ready(self.status_line())
+
+    def _set_jobs(self, config: Config) -> None:
+        """The enabled jobs, and their schedules parsed once (a cron expression's parse
+        searches its calendar: not for every GET /jobs)."""
+        self.jobs = {job.name: job for job in config.jobs if job.enabled}
+        self._schedules = {name: job_schedule(job) for name, job in self.jobs.items()}
 
     def status_line(self) -> str:
         active = [r for r in self.runs.values() if r.state == "running"]
@@ -210,9 +218,9 @@ class Daemon:
         run = self.runs.get(run_id)
         if run is None or run.state not in ("queued", "running"):
             return False
-        proc = self._procs.get(run_id)
-        if proc is not None:
-            cancel(proc)
+        child = self._children.get(run_id)
+        if child is not None:
+            cancel(child)
         else:
             run.state, run.ended_at = "cancelled", time.time()
         return True
@@ -233,17 +241,17 @@ class Daemon:
             resume = self.record(name).interrupted if name else False
             extra = {"job": name or "-", "crawl": run.id}
             try:
-                proc = await start_run(run, workdir=workdir, resume=resume, on_progress=_noop)
+                child = await start_run(run, workdir=workdir, resume=resume)
             except OSError as exc:
                 run.state, run.error = "failed", f"cannot start: {exc}"
                 log.error("run %s failed to start: %s", run.id, exc, extra=extra)
                 return
-            self._procs[run.id] = proc
+            self._children[run.id] = child
             log.info("run %s started: shoal %s", run.id, " ".join(run.args), extra=extra)
             try:
-                await finish_run(run, proc, workdir)
+                await finish_run(run, child, workdir)
             finally:
-                self._procs.pop(run.id, None)
+                self._children.pop(run.id, None)
             log.info(
                 "run %s %s in %.1f s (%d pages)",
                 run.id, run.state, run.duration_s or 0.0, run.progress.pages, extra=extra,
@@ -260,13 +268,12 @@ class Daemon:
             self._save_persisted()
 
     async def _stop_runs(self) -> None:
-        for run_id in list(self._procs):
+        for run_id in list(self._children):
             self.cancel(run_id)
         if self._run_tasks:
             _, pending = await asyncio.wait(self._run_tasks, timeout=_STOP_TIMEOUT)
-            for proc in self._procs.values():
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
+            for child in self._children.values():
+                cancel(child, signal.SIGKILL)
             if pending:
                 await asyncio.wait(pending, timeout=5)
 
@@ -297,8 +304,8 @@ class Daemon:
         self._schedulers[job.name] = task
 
     async def _schedule(self, job: Job, *, first: bool) -> None:
-        schedule = parse_schedule(job.every, job.cron, job.timezone)
-        jitter = parse_duration(job.jitter) if job.jitter not in ("0", "0s") else 0.0
+        schedule = self._schedules[job.name]
+        jitter = jitter_seconds(job)
         record = self.record(job.name)
         now = datetime.now(UTC)
         if first and record.last_scheduled is not None:
@@ -346,10 +353,6 @@ class Daemon:
         while True:
             await asyncio.sleep(2.0)
             self.notifier.status(self.status_line())
-
-
-def _noop(run: Run) -> None:
-    pass
 
 
 def _cancelled(run: Run) -> bool:

@@ -19,10 +19,19 @@ from typing import Any, Literal
 
 import msgspec
 
-from ._schedule import parse_duration, parse_schedule
+from ._schedule import Schedule, parse_duration, parse_schedule
 from .errors import UsageError
 
-__all__ = ["Config", "ConfigError", "DaemonSettings", "Job", "load_config", "parse_bind"]
+__all__ = [
+    "Config",
+    "ConfigError",
+    "DaemonSettings",
+    "Job",
+    "jitter_seconds",
+    "job_schedule",
+    "load_config",
+    "parse_bind",
+]
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 # The commands a job may run; any other plugin runs as `shoal crawl --plugin NAME`.
@@ -98,6 +107,15 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
     return config
 
 
+def job_schedule(job: Job) -> Schedule:
+    return parse_schedule(job.every, job.cron, job.timezone)
+
+
+def jitter_seconds(job: Job) -> float:
+    """The job's jitter; "0" and "0s" are no jitter (a duration is otherwise more than 0)."""
+    return 0.0 if job.jitter in ("0", "0s") else parse_duration(job.jitter)
+
+
 def parse_bind(value: str) -> tuple[str, int]:
     """``HOST:PORT`` (``[v6]:PORT`` for IPv6) -> (host, port); ValueError with a reason."""
     host, sep, port = value.rpartition(":")
@@ -134,9 +152,10 @@ def _override(settings: DaemonSettings, environ: Mapping[str, str]) -> DaemonSet
         if variable not in environ:
             continue
         try:
-            values[field.name] = msgspec.convert(
+            converted = msgspec.convert(
                 {field.name: environ[variable]}, DaemonSettings, strict=False
-            ).__getattribute__(field.name)
+            )
+            values[field.name] = getattr(converted, field.name)
         except msgspec.ValidationError as exc:
             reason = _with_key_path(str(exc)).partition(": ")[2]
             raise ConfigError(f"{variable}: {reason}") from exc
@@ -187,12 +206,11 @@ def _check(path: Path, config: Config) -> None:
             raise ConfigError(f"{where}.name: a second job named {job.name!r}")
         seen.add(job.name)
         try:
-            parse_schedule(job.every, job.cron, job.timezone)
+            job_schedule(job)
         except ValueError as exc:
             key = "cron" if job.cron else "every"
             raise ConfigError(f"{where}.{key}: {exc}") from None
         try:
-            if job.jitter not in ("0", "0s"):
-                parse_duration(job.jitter)
+            jitter_seconds(job)
         except ValueError as exc:
             raise ConfigError(f"{where}.jitter: {exc}") from None

@@ -19,7 +19,8 @@ import secrets
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -112,13 +113,15 @@ def job_command(job: Job, *, config_dir: Path, state_dir: Path) -> list[str]:
     return command_for(job.plugin, [place(a) for a in job.args], options)
 
 
-async def start_run(
-    run: Run,
-    *,
-    workdir: Path,
-    resume: bool,
-    on_progress: Callable[[Run], None],
-) -> asyncio.subprocess.Process:
+@dataclass
+class Child:
+    """A run's child process, and the task reading its progress into ``Run.progress``."""
+
+    proc: asyncio.subprocess.Process
+    progress: asyncio.Task[None]
+
+
+async def start_run(run: Run, *, workdir: Path, resume: bool) -> Child:
     """Start the run's child; returns once it is running. ``resume`` continues the state of
     an interrupted run; otherwise the run starts from an empty state."""
     # `shoal docs` keeps its state between runs on purpose: a second run is a conditional
@@ -142,8 +145,7 @@ async def start_run(
         os.close(write_fd)
     run.state = "running"
     run.started_at = time.time()
-    asyncio.get_running_loop().create_task(_read_progress(read_fd, run, on_progress))
-    return proc
+    return Child(proc, asyncio.get_running_loop().create_task(_read_progress(read_fd, run)))
 
 
 def _prepare(workdir: Path, *, resume: bool, keep: bool) -> list[str]:
@@ -161,11 +163,13 @@ def _prepare(workdir: Path, *, resume: bool, keep: bool) -> list[str]:
     return args
 
 
-async def finish_run(run: Run, proc: asyncio.subprocess.Process, workdir: Path) -> None:
+async def finish_run(run: Run, child: Child, workdir: Path) -> None:
     """Wait for the child; record how it ended, its figures, and its last error line."""
+    proc = child.proc
     assert proc.stderr is not None
     stderr = await proc.stderr.read()
     code = await proc.wait()
+    await child.progress  # the pipe's end: its last line read
     run.ended_at = time.time()
     run.exit_code = code
     stats = workdir / "stats.json"
@@ -182,13 +186,14 @@ async def finish_run(run: Run, proc: asyncio.subprocess.Process, workdir: Path) 
         run.error = lines[-1] if lines else f"exit status {code}"
 
 
-def cancel(proc: asyncio.subprocess.Process) -> None:
-    """SIGTERM to the run's process group: its crawl stops gracefully, its state kept."""
+def cancel(child: Child, sig: int = signal.SIGTERM) -> None:
+    """``sig`` to the run's process group. SIGTERM: its crawl stops gracefully, its state
+    kept; SIGKILL when it would not."""
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
+        os.killpg(child.proc.pid, sig)
 
 
-async def _read_progress(fd: int, run: Run, on_progress: Callable[[Run], None]) -> None:
+async def _read_progress(fd: int, run: Run) -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     with os.fdopen(fd, "rb", buffering=0) as pipe:
@@ -197,10 +202,7 @@ async def _read_progress(fd: int, run: Run, on_progress: Callable[[Run], None]) 
         )
         try:
             while line := await reader.readline():
-                try:
+                with contextlib.suppress(msgspec.DecodeError):
                     run.progress = msgspec.json.decode(line, type=RunProgress)
-                except msgspec.DecodeError:
-                    continue
-                on_progress(run)
         finally:
             transport.close()
