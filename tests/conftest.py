@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 import psutil
+from aiohttp import web
 
 # The test site generator lives beside the tests (bench/ and the demo reuse it).
 sys.path.insert(0, str(Path(__file__).parent))
@@ -118,3 +120,19 @@ def worker_processes(proc: ShoalProcess) -> list[psutil.Process]:
         except psutil.Error:
             continue
     return workers
+
+
+@contextlib.asynccontextmanager
+async def serve(
+    handle: Callable[[web.Request], Awaitable[web.StreamResponse]], host: str = "127.0.0.1"
+) -> AsyncIterator[str]:
+    """A site of one handler (every GET) on a loopback port; yields ``http://host:port``."""
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, 0).start()
+        yield f"http://{host}:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from testsite import LogRecord, _busiest_window, _HostState, _mean_in_flight
+from testsite import LogRecord, _HostState, summarize
 
 __all__ = ["FORMATS", "FeedSite", "FeedSpec"]
 
@@ -147,22 +147,8 @@ class FeedSite:
         return collections.Counter(r.path for r in self.log if r.path != "/robots.txt")
 
     def summary(self) -> dict[str, Any]:
-        starts: dict[str, list[float]] = collections.defaultdict(list)
-        for r in self.log:
-            starts[r.host].append(r.start)
-        for times in starts.values():
-            times.sort()
-        hosts = sorted(self._states)
-        counts = collections.Counter((r.host, r.path) for r in self.log if r.path != "/robots.txt")
-        return {
-            "requests": len(self.log),
-            "max_in_flight_per_host": {h: self._states[h].max_in_flight for h in hosts},
-            "max_per_second_per_host": {h: _busiest_window(starts[h], 1.0) for h in hosts},
-            "mean_in_flight_per_host": {h: _mean_in_flight(self.log, h) for h in hosts},
-            "duplicates": sum(n - 1 for n in counts.values() if n > 1),
-            "first_start": min((r.start for r in self.log), default=0.0),
-            "last_end": max((r.end for r in self.log), default=0.0),
-        }
+        busiest = max((state.max_in_flight for state in self._states.values()), default=0)
+        return summarize(self.log, self._states, busiest)
 
     def reset(self) -> None:
         self.log.clear()

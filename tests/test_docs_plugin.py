@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from conftest import allow, read_jsonl, run_shoal
+from conftest import allow, read_jsonl, run_shoal, serve
 
 _CHROME = (
     '<header class="site-header">SITE-HEADER</header>'
@@ -42,16 +42,8 @@ async def _page(request: web.Request) -> web.Response:
 
 @pytest.fixture
 async def site() -> AsyncIterator[str]:
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", _page)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    tcp = web.TCPSite(runner, "127.0.0.1", 0)
-    await tcp.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}/docs/"
-    finally:
-        await runner.cleanup()
+    async with serve(_page) as base:
+        yield base + "/docs/"
 
 
 async def test_pages_become_markdown_without_chrome(site: str, tmp_path: Path) -> None:
@@ -137,22 +129,15 @@ async def test_a_second_run_refetches_conditionally_and_rewrites_only_what_chang
                 return web.Response(status=304, headers={"ETag": etag})
         return web.Response(text=body, content_type="text/html", headers={"ETag": etag})
 
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}/docs/"
-    out, state = tmp_path / "out", tmp_path / "docs.sqlite"
-    args = ("docs", url, "-o", str(out), "--format", "dir", "--state", str(state), *allow(url))
-    try:
+    async with serve(handle) as base:
+        url = base + "/docs/"
+        out, state = tmp_path / "out", tmp_path / "docs.sqlite"
+        args = ("docs", url, "-o", str(out), "--format", "dir", "--state", str(state), *allow(url))
         first = await run_shoal(*args)
         assert first.returncode == 0, first.stderr
         index_mtime = (out / "index.md").stat().st_mtime_ns
         pages["/docs/a.html"] = "<h1>Page A</h1><p>Some <em>new</em> text.</p>"
         second = await run_shoal(*args)
-    finally:
-        await runner.cleanup()
     assert second.returncode == 0, second.stderr
     assert f"shoal docs: 2 pages, 1 changed -> {out}" in second.stdout.decode()
     assert "unchanged: 1" in second.stderr  # the index: a 304
@@ -183,16 +168,9 @@ async def test_pages_only_in_the_sitemap_are_found(tmp_path: Path) -> None:
             )
         raise web.HTTPNotFound()
 
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}/docs/"
-    try:
+    async with serve(handle) as base:
+        url = base + "/docs/"
         done = await run_shoal("docs", url, "-o", str(tmp_path / "site.md"), *allow(url))
-    finally:
-        await runner.cleanup()
     assert done.returncode == 0, done.stderr
     merged = (tmp_path / "site.md").read_text()
     assert "Only the sitemap knows me." in merged
@@ -230,16 +208,9 @@ async def test_sitemaps_that_robots_txt_names_are_followed(tmp_path: Path) -> No
             return web.Response(text=pages[request.path], content_type="text/html")
         raise web.HTTPNotFound()
 
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}/docs/"
-    try:
+    async with serve(handle) as base:
+        url = base + "/docs/"
         done = await run_shoal("docs", url, "-o", str(tmp_path / "site.md"), *allow(url))
-    finally:
-        await runner.cleanup()
     assert done.returncode == 0, done.stderr
     assert "Only robots.txt leads here." in (tmp_path / "site.md").read_text()
     assert "shoal docs: 2 pages" in done.stdout.decode()

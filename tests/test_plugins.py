@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 from aiohttp import web
-from conftest import allow, run_shoal
+from conftest import allow, run_shoal, serve
 from testsite import SiteServer, SiteSpec
 
 DOCS = Path(__file__).parent.parent / "docs" / "plugins.md"
@@ -186,19 +186,12 @@ async def test_a_seed_with_validators_is_fetched_conditionally(tmp_path: Path) -
             return web.Response(status=304)
         return web.Response(text="<p>new</p>", content_type="text/html")
 
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}/feeds/"
-    try:
+    async with serve(handle) as base:
+        url = base + "/feeds/"
         done = await run_shoal(
             "crawl", url, "--plugin", "conditional_plugin:Conditional", "--ignore-robots",
             *allow(url), env={"PYTHONPATH": str(tmp_path)},
         )  # fmt: skip
-    finally:
-        await runner.cleanup()
     assert done.returncode == 0, done.stderr
     got = {r["url"].rsplit("/", 1)[1]: (r["status"], r["unchanged"]) for r in done.records()}
     assert got == {"": (304, True), "dated": (304, True), "plain": (200, False)}

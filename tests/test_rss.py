@@ -60,8 +60,9 @@ async def test_feeds_of_every_format_become_analysed_articles(tmp_path: Path) ->
     md = report.read_text()
     for j in range(spec.feeds):
         section = md.split(f"## Feed {j}\n", 1)[1].split("\n## ", 1)[0]
-        order = [section.index(site.article_title(j, k).replace(":", ":")) for k in range(4)]
-        assert order == sorted(order, reverse=True) or FORMATS[j] == "rss0.91"  # newest first
+        order = [section.index(site.article_title(j, k)) for k in range(4)]
+        if FORMATS[j] != "rss0.91":  # its items carry no date to order by
+            assert order == sorted(order, reverse=True)  # newest first
 
 
 async def test_a_second_run_asks_conditionally_and_reads_only_what_is_new(tmp_path: Path) -> None:

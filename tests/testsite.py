@@ -34,7 +34,7 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["FAULTS", "LogRecord", "SiteServer", "SiteSpec", "serve_in_subprocess"]
+__all__ = ["FAULTS", "LogRecord", "SiteServer", "SiteSpec", "serve_in_subprocess", "summarize"]
 
 #: Fault endpoints under ``{prefix}fault/``, each linked from the index when ``faults=True``.
 FAULTS = ("503-then-ok", "429", "redirect-loop", "redirect", "big", "slow", "notfound", "binary")
@@ -345,35 +345,7 @@ class SiteServer:
 
     def summary(self) -> dict[str, Any]:
         """What a benchmark reads after a run: load, politeness and duplicates as the server saw."""
-        counts = collections.Counter(
-            (r.host, r.path, r.query) for r in self.log if r.path != "/robots.txt"
-        )
-        starts: dict[str, list[float]] = collections.defaultdict(list)
-        for r in self.log:  # logged as responses end: sorted by start below
-            starts[r.host].append(r.start)
-        for times in starts.values():
-            times.sort()
-        hosts = sorted(self._states)
-        return {
-            "requests": len(self.log),
-            "max_in_flight": self.max_in_flight(),
-            "max_in_flight_per_host": {h: self._states[h].max_in_flight for h in hosts},
-            "max_per_second_per_host": {h: _busiest_window(starts[h], 1.0) for h in hosts},
-            "rate_per_host": {h: _rate(starts[h]) for h in hosts},
-            # Time-weighted requests in flight from the host's first request to its last
-            # response: how well a crawler used a per-host limit.
-            "mean_in_flight_per_host": {h: _mean_in_flight(self.log, h) for h in hosts},
-            "duplicates": sum(n - 1 for n in counts.values() if n > 1),
-            # From the first request's arrival to the last response: the crawl as the server
-            # saw it, without the crawler's start-up and shut-down.
-            "span_s": max(r.end for r in self.log) - min(r.start for r in self.log)
-            if self.log
-            else 0.0,
-            # CLOCK_MONOTONIC is one clock for every process of the machine: a harness that
-            # notes it when it starts a crawler can tell start-up and shut-down apart.
-            "first_start": min((r.start for r in self.log), default=0.0),
-            "last_end": max((r.end for r in self.log), default=0.0),
-        }
+        return summarize(self.log, self._states, self.max_in_flight())
 
     def reset(self) -> None:
         self.log.clear()
@@ -504,6 +476,37 @@ class SiteServer:
                 pass
             return response
         return web.Response(status=404, text="no such fault")
+
+
+def summarize(
+    log: list[LogRecord], states: dict[str, _HostState], max_in_flight: int
+) -> dict[str, Any]:
+    """A served run's figures from its request log and per-host states (feedsite.py's too)."""
+    counts = collections.Counter((r.host, r.path, r.query) for r in log if r.path != "/robots.txt")
+    starts: dict[str, list[float]] = collections.defaultdict(list)
+    for r in log:  # logged as responses end: sorted by start below
+        starts[r.host].append(r.start)
+    for times in starts.values():
+        times.sort()
+    hosts = sorted(states)
+    return {
+        "requests": len(log),
+        "max_in_flight": max_in_flight,
+        "max_in_flight_per_host": {h: states[h].max_in_flight for h in hosts},
+        "max_per_second_per_host": {h: _busiest_window(starts[h], 1.0) for h in hosts},
+        "rate_per_host": {h: _rate(starts[h]) for h in hosts},
+        # Time-weighted requests in flight from the host's first request to its last
+        # response: how well a crawler used a per-host limit.
+        "mean_in_flight_per_host": {h: _mean_in_flight(log, h) for h in hosts},
+        "duplicates": sum(n - 1 for n in counts.values() if n > 1),
+        # From the first request's arrival to the last response: the crawl as the server
+        # saw it, without the crawler's start-up and shut-down.
+        "span_s": max(r.end for r in log) - min(r.start for r in log) if log else 0.0,
+        # CLOCK_MONOTONIC is one clock for every process of the machine: a harness that
+        # notes it when it starts a crawler can tell start-up and shut-down apart.
+        "first_start": min((r.start for r in log), default=0.0),
+        "last_end": max((r.end for r in log), default=0.0),
+    }
 
 
 @contextlib.contextmanager
