@@ -25,6 +25,7 @@ import collections
 import math
 import re
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -236,13 +237,32 @@ class FakeLLM:
     # --- the two protocols --------------------------------------------------------------------
 
     async def _openai(self, request: web.Request) -> web.StreamResponse:
+        return await self._serve(
+            request, self._check_openai, self._openai_error, _OPENAI_FAULTS, "server_error",
+            self._openai_reply,
+        )  # fmt: skip
+
+    async def _anthropic(self, request: web.Request) -> web.StreamResponse:
+        return await self._serve(
+            request, self._check_anthropic, self._anthropic_error, _ANTHROPIC_FAULTS,
+            "api_error", self._anthropic_reply,
+        )  # fmt: skip
+
+    async def _serve(
+        self,
+        request: web.Request,
+        check: Callable[[web.Request, Any], None],
+        error: Callable[..., web.Response],
+        faults: Mapping[int, tuple[str, str]],
+        default_fault: str,
+        reply: Callable[[Any, Behaviour], dict[str, Any]],
+    ) -> web.StreamResponse:
+        """One request, either protocol: validate it, then answer as the script says."""
         record = await self._record(request)
         try:
-            self._check_openai(request, record.body)
+            check(request, record.body)
         except _Reject as reject:
-            return self._answer(
-                record, self._openai_error(reject.status, reject.kind, reject.message)
-            )
+            return self._answer(record, error(reject.status, reject.kind, reject.message))
         behaviour = self._next()
         if behaviour.delay:
             await asyncio.sleep(behaviour.delay)
@@ -250,17 +270,17 @@ class FakeLLM:
             return self._answer(record, web.Response(status=behaviour.status, body=behaviour.body))
         headers = _retry_headers(behaviour)
         if behaviour.status != 200:
-            kind, message = _OPENAI_FAULTS.get(behaviour.status, ("server_error", "Error"))
-            return self._answer(
-                record,
-                self._openai_error(behaviour.status, kind, message, behaviour.error_code, headers),
-            )
-        body = record.body
+            kind, message = faults.get(behaviour.status, (default_fault, "Error"))
+            response = error(behaviour.status, kind, message, behaviour.error_code, headers)
+            return self._answer(record, response)
+        return self._answer(record, _json(200, reply(record.body, behaviour), headers))
+
+    def _openai_reply(self, body: Any, behaviour: Behaviour) -> dict[str, Any]:
         prompt = _prompt_text(body.get("messages", []))
         content = _render(derived_answer(_user_text(body["messages"])), behaviour.mode)
         prompt_tokens, completion_tokens = _tokens(prompt), _tokens(content)
         self._ids += 1
-        reply = {
+        return {
             "id": f"chatcmpl-fake{self._ids}",
             "object": "chat.completion",
             "created": int(time.time()),
@@ -280,38 +300,15 @@ class FakeLLM:
             },
             "system_fingerprint": "fp_fake",
         }
-        return self._answer(record, _json(200, reply, headers))
 
-    async def _anthropic(self, request: web.Request) -> web.StreamResponse:
-        record = await self._record(request)
-        try:
-            self._check_anthropic(request, record.body)
-        except _Reject as reject:
-            return self._answer(
-                record, self._anthropic_error(reject.status, reject.kind, reject.message)
-            )
-        behaviour = self._next()
-        if behaviour.delay:
-            await asyncio.sleep(behaviour.delay)
-        if behaviour.body is not None:
-            return self._answer(record, web.Response(status=behaviour.status, body=behaviour.body))
-        headers = _retry_headers(behaviour)
-        if behaviour.status != 200:
-            kind, message = _ANTHROPIC_FAULTS.get(behaviour.status, ("api_error", "Error"))
-            return self._answer(
-                record,
-                self._anthropic_error(
-                    behaviour.status, kind, message, behaviour.error_code, headers
-                ),
-            )
-        body = record.body
+    def _anthropic_reply(self, body: Any, behaviour: Behaviour) -> dict[str, Any]:
         system = body.get("system") or ""
         if isinstance(system, list):
             system = " ".join(str(block.get("text", "")) for block in system)
         prompt = system + _prompt_text(body["messages"])
         content = _render(derived_answer(_user_text(body["messages"])), behaviour.mode)
         self._ids += 1
-        reply = {
+        return {
             "id": f"msg_fake{self._ids:024d}",
             "type": "message",
             "role": "assistant",
@@ -321,7 +318,6 @@ class FakeLLM:
             "stop_sequence": None,
             "usage": {"input_tokens": _tokens(prompt), "output_tokens": _tokens(content)},
         }
-        return self._answer(record, _json(200, reply, headers))
 
     # --- validation, as the real services do it ---------------------------------------------
 
