@@ -206,10 +206,13 @@ def run(args: argparse.Namespace) -> int:
             asyncio.run(_analyze_with_llm(analyzer, args, store, cache, feeds, tally))
         cache.purge_expired()
         analyzer_name = _analyzer_name(args)
-        items = store.report_items(feeds, analyzer_name, since=since, per_feed=args.report_items)
+        # Read only for what is written (each is a query over every feed's articles).
         if args.report:
             from ..plugins.rss._report import markdown_report, write_atomically
 
+            items = store.report_items(
+                feeds, analyzer_name, since=since, per_feed=args.report_items
+            )
             text = markdown_report(items, generated=now, analyzer=analyzer_name)
             write_atomically(Path(args.report), text.encode())
         if args.json:
