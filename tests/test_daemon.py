@@ -123,12 +123,15 @@ async def _site(pages: int, latency_ms: float = 0.0) -> AsyncIterator[SiteServer
         yield site
 
 
-def _job(name: str, url: str, out: Path, schedule: str, extra: str = "") -> str:
+def _job(
+    name: str, url: str, out: Path, schedule: str, extra: str = "", args: tuple[str, ...] = ()
+) -> str:
+    more = "".join(f', "{a}"' for a in args)
     return f"""
 [[jobs]]
 name = "{name}"
 plugin = "crawl"
-args = ["{url}", "-o", "{out}", "--allow-private", "127.0.0.1"]
+args = ["{url}", "-o", "{out}", "--allow-private", "127.0.0.1"{more}]
 {schedule}
 {extra}
 """
@@ -172,10 +175,15 @@ async def test_jobs_run_on_schedule_never_twice_at_once_and_the_api_answers(
         assert started and started[0]["job"] == "site" and started[0]["crawl"] == done[0]["id"]
 
 
+# Paced so that a stop sent once 40 pages are reported lands seconds before the crawl could
+# end: unpaced, a fast machine fetched the remaining pages while the stop was on its way.
+_SLOW = ("--rate", "20")
+
+
 async def test_cancel_keeps_the_state_and_the_next_run_resumes(tmp_path: Path) -> None:
     async with _site(120, latency_ms=60) as site:
         out = tmp_path / "slow.jsonl"
-        config = _job("slow", site.url, out, 'cron = "0 0 1 1 *"', 'missed = "skip"')
+        config = _job("slow", site.url, out, 'cron = "0 0 1 1 *"', 'missed = "skip"', _SLOW)
         async with Daemon(tmp_path, config) as d:
             status, run = await d.send("POST", "/jobs/slow/run")
             assert status == 202
@@ -252,7 +260,7 @@ async def test_sigterm_during_a_run_stops_cleanly_and_the_next_daemon_resumes(
 ) -> None:
     async with _site(100, latency_ms=60) as site:
         out = tmp_path / "slow.jsonl"
-        config = _job("slow", site.url, out, 'cron = "0 0 1 1 *"', 'missed = "skip"')
+        config = _job("slow", site.url, out, 'cron = "0 0 1 1 *"', 'missed = "skip"', _SLOW)
         async with Daemon(tmp_path, config) as d:
             _, run = await d.send("POST", "/jobs/slow/run")
             await d.until(f"/crawls/{run['id']}", lambda b: b["progress"]["pages"] >= 40)
