@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import os
 import time
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -26,6 +27,7 @@ from ._daemon import Daemon
 from ._daemon_config import COMMANDS, is_loopback, parse_bind
 from ._metrics import CONTENT_TYPE, Metrics, collect_process
 from ._runs import Run, command_for
+from .errors import UsageError
 
 __all__ = ["build_app", "serve"]
 
@@ -86,7 +88,12 @@ async def serve(daemon: Daemon) -> Callable[[], Awaitable[None]]:
         build_app(daemon, public=not is_loopback(host)), access_log=None, handle_signals=False
     )
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)  # uvloop's text repeats
+        raise UsageError(f"the API cannot listen on {host}:{port}: {reason.lower()}") from exc
     return runner.cleanup
 
 
