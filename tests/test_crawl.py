@@ -123,7 +123,9 @@ async def test_per_host_concurrency_and_rate_hold_across_workers(tmp_path: Path)
             "crawl", site.url, "--workers", "2", "--rate", "8", *allow(site.url), timeout=180
         )
         assert done.returncode == 0, done.stderr
-        assert site.max_per_window(1.0) <= 8
+        # Measured where the requests arrive: 0.1 s of the window is left for the jitter
+        # between a grant and its request; a limit held per worker would show 12-16.
+        assert site.max_per_window(0.9) <= 8
 
 
 async def test_crawl_delay_from_robots_is_honoured(tmp_path: Path) -> None:
@@ -134,7 +136,10 @@ async def test_crawl_delay_from_robots_is_honoured(tmp_path: Path) -> None:
         starts = sorted(r.start for r in site.log if r.path != "/robots.txt")
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert len(starts) == len(spec.expected_paths())
-    assert min(gaps) >= 0.24
+    # Each gap carries the difference of two requests' delivery delays; the whole span only
+    # the two ends' (without the delay, both would be near zero).
+    assert min(gaps) >= 0.2, gaps
+    assert starts[-1] - starts[0] >= 0.25 * len(gaps) - 0.02, gaps
 
 
 async def test_faults_retry_redirect_and_size_limits(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_daemon import Daemon, _job, _site
+from conftest import read_jsonl
+from test_daemon import _SLOW, Daemon, _job, _site
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -27,7 +28,12 @@ async def test_the_dashboard_lists_jobs_runs_one_and_cancels_it(
     token = "s3cret"
     async with _site(150, latency_ms=60) as site:
         config = f'[daemon]\ntoken = "{token}"\n' + _job(
-            "docs-site", site.url, tmp_path / "out.jsonl", 'cron = "0 0 1 1 *"', 'missed = "skip"'
+            "docs-site",
+            site.url,
+            tmp_path / "out.jsonl",
+            'cron = "0 0 1 1 *"',
+            'missed = "skip"',
+            _SLOW,  # so that Cancel, clicked at 10 pages, lands seconds before the end
         )
         async with Daemon(tmp_path, config) as d, async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
@@ -63,5 +69,6 @@ async def test_the_dashboard_lists_jobs_runs_one_and_cancels_it(
             finally:
                 await browser.close()
             assert await d.stop() == 0
+    assert 10 <= len(read_jsonl(tmp_path / "out.jsonl")) < 150  # stopped partway
     assert elsewhere == []  # no external assets: every request went to the daemon
     assert (tmp_path / "dashboard-running.png").stat().st_size > 10_000
