@@ -302,12 +302,12 @@ async def test_unreachable_host_is_recorded_with_the_reason() -> None:
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}/docs/"
     done = await run_shoal(
-        "crawl", url, "--allow-private", "127.0.0.1", "--robots-retry", "0.2", "--retries", "2"
+        "crawl", url, "--allow-private", "127.0.0.1", "--robots-retry", "0.2", "--retries", "1"
     )
     assert done.returncode == 0, done.stderr
     [record] = done.records()
     assert record["error"] == "robots_unavailable"
-    assert "(after 3 tries)" in str(record["error_detail"])
+    assert "(after 2 tries)" in str(record["error_detail"])
     assert f"127.0.0.1:{port}/robots.txt" in str(record["error_detail"])
     assert "connect" in str(record["error_detail"]).lower()
 
