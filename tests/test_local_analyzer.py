@@ -571,7 +571,11 @@ _TEXTS = st.one_of(st.lists(_PIECES, max_size=80).map("".join), st.text(max_size
 
 
 @settings(
-    max_examples=200, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=200,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 @given(text=_TEXTS, title=st.one_of(st.none(), _TEXTS), sentences=st.integers(0, 4))
 def test_any_text_gives_a_summary_of_its_own_sentences(
