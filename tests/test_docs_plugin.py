@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -216,3 +217,43 @@ async def test_sitemaps_that_robots_txt_names_are_followed(tmp_path: Path) -> No
     assert "shoal docs: 2 pages" in done.stdout.decode()
     assert {"/maps/index.xml", "/maps/docs.xml", "/maps/broken.xml"} <= set(requested)
     assert "/blog/post.html" not in requested  # listed, but outside the docs' directory
+
+
+async def test_gzipped_sitemaps_are_read_and_a_sitemap_bomb_is_not(tmp_path: Path) -> None:
+    """sitemap.xml.gz as servers send it (a gzip file, no Content-Encoding) lists a page no
+    link leads to; one that inflates past the protocol's 50 MB is dropped, and nothing else."""
+    urlset = (
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        "<url><loc>{root}/docs/{page}</loc></url></urlset>"
+    )
+
+    async def handle(request: web.Request) -> web.Response:
+        root = f"http://{request.host}"
+        if request.path == "/robots.txt":
+            maps = "".join(f"Sitemap: {root}/maps/{m}.xml.gz\n" for m in ("docs", "bomb"))
+            return web.Response(text=f"User-agent: *\nAllow: /\n{maps}")
+        if request.path == "/maps/docs.xml.gz":
+            body = gzip.compress(urlset.format(root=root, page="zipped.html").encode())
+            return web.Response(body=body, content_type="application/x-gzip")
+        if request.path == "/maps/bomb.xml.gz":
+            # Padding lxml would parse (no text node over its 10 MB limit): 54 MB in all.
+            xml = urlset.format(root=root, page="bombed.html").encode()
+            pad = b"<pad>" + b" " * (9 << 20) + b"</pad>"
+            body = gzip.compress(xml[:-9] + pad * 6 + xml[-9:], compresslevel=1)
+            return web.Response(body=body, content_type="application/octet-stream")
+        pages = {
+            "/docs/": "<main><h1>Home</h1><p>No links.</p></main>",
+            "/docs/zipped.html": "<main><h1>Zipped</h1><p>Only the .xml.gz leads here.</p></main>",
+            "/docs/bombed.html": "<main><h1>Bombed</h1></main>",
+        }
+        if request.path in pages:
+            return web.Response(text=pages[request.path], content_type="text/html")
+        raise web.HTTPNotFound()
+
+    async with serve(handle) as base:
+        url = base + "/docs/"
+        done = await run_shoal("docs", url, "-o", str(tmp_path / "site.md"), *allow(url))
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "site.md").read_text()
+    assert "Only the .xml.gz leads here." in text and "Bombed" not in text
+    assert "shoal docs: 2 pages" in done.stdout.decode()

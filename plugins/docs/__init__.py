@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..api import Context, Page, Plugin
-from ._page import DocPage, parse_doc
+from ..api import Context, Page, Plugin, Response
+from ._page import DocPage, is_gzipped_sitemap, parse_doc
 
 __all__ = ["DocPage", "DocsPlugin", "parse_doc"]
 
@@ -28,6 +28,11 @@ class DocsPlugin(Plugin):
     parse = staticmethod(parse_doc)
     # Sitemaps too: they list pages no link may lead to.
     parse_types = frozenset({"text/html", "application/xhtml+xml", "application/xml", "text/xml"})
+
+    def wants_parse(self, response: Response) -> bool:
+        return super().wants_parse(response) or (
+            200 <= response.status < 300 and is_gzipped_sitemap(response.final_url)
+        )
 
     async def handle(self, page: Page, ctx: Context) -> None:
         if page.unchanged:  # --refresh: the record of the earlier fetch still stands

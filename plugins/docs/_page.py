@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import cast
+from urllib.parse import urlsplit
 
 import msgspec
 from lxml import etree, html
@@ -13,7 +15,7 @@ from .._html import HTML_PARSER
 from ..api import Response
 from ._markdown import to_markdown
 
-__all__ = ["DocPage", "parse_doc"]
+__all__ = ["DocPage", "is_gzipped_sitemap", "parse_doc"]
 
 # Where generators put the site's table of contents: <nav> and navigation landmarks, Sphinx's
 # toctree and sidebar, Material's md-nav, Docusaurus's menu. A union: in document order.
@@ -31,6 +33,9 @@ _NAV_HREFS = etree.XPath(_NAV_LINKS)
 _XML_TYPES = frozenset({"application/xml", "text/xml"})
 # No network, no entities: a sitemap is data from a server we do not trust.
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+#: The sitemaps protocol's bound on a sitemap, uncompressed: more is a bomb, not a sitemap.
+_SITEMAP_MAX_BYTES = 50 * 1024 * 1024
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 class DocPage(msgspec.Struct, frozen=True):
@@ -52,7 +57,11 @@ class DocPage(msgspec.Struct, frozen=True):
 def parse_doc(response: Response) -> DocPage:
     """The page's main content as Markdown, with its title, links and canonical URL; for a
     sitemap, only its links (``markdown`` empty)."""
-    if response.content_type in _XML_TYPES or response.final_url.endswith(".xml"):
+    if (
+        response.content_type in _XML_TYPES
+        or response.final_url.endswith(".xml")
+        or is_gzipped_sitemap(response.final_url)
+    ):
         return _sitemap(response)
     try:
         root = html.document_fromstring(response.text(), parser=HTML_PARSER)
@@ -91,8 +100,17 @@ def _sitemap(response: Response) -> DocPage:
     """The <loc> URLs of a sitemap, or the sitemaps of a sitemap index; nothing from a broken
     one (it is still a sitemap: there is no page to record)."""
     empty = DocPage(title=None, markdown="", links=[], sitemap=True)
+    body = response.body
+    if body.startswith(_GZIP_MAGIC):  # sitemap.xml.gz, served as a file (no Content-Encoding)
+        inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            body = inflate.decompress(body, _SITEMAP_MAX_BYTES)
+        except zlib.error:
+            return empty
+        if inflate.unconsumed_tail or not inflate.eof:
+            return empty  # past the protocol's bound, or cut short
     try:
-        root = etree.fromstring(response.body, parser=_XML_PARSER)
+        root = etree.fromstring(body, parser=_XML_PARSER)
     except etree.XMLSyntaxError:
         return empty
     if root is None:
@@ -105,6 +123,12 @@ def _sitemap(response: Response) -> DocPage:
     if etree.QName(root).localname == "sitemapindex":
         return DocPage(title=None, markdown="", links=[], sitemap=True, sitemaps=locs)
     return DocPage(title=None, markdown="", links=locs, sitemap=True)
+
+
+def is_gzipped_sitemap(url: str) -> bool:
+    """Whether ``url`` names a gzipped sitemap (``sitemap.xml.gz``), whatever its media type:
+    servers call them application/gzip, application/x-gzip or application/octet-stream."""
+    return urlsplit(url).path.endswith(".xml.gz")
 
 
 def _title(root: html.HtmlElement, content: html.HtmlElement) -> str | None:
