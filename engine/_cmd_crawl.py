@@ -309,8 +309,10 @@ def run(args: argparse.Namespace) -> int:
 PROGRESS_FD_VARIABLE = "SHOAL_PROGRESS_FD"
 
 
-def run_crawl(options: CrawlOptions, *, quiet: bool) -> int:
-    """Run a crawl from the command line; the exit status is the return value."""
+def run_crawl(options: CrawlOptions, *, quiet: bool, show_output: bool = True) -> int:
+    """Run a crawl from the command line; the exit status is the return value.
+    ``show_output=False``: the records are a command's own intermediate file (``shoal docs``,
+    ``shoal rss``), not something to name in the summary."""
     if options.stats_json:
         check_writable(Path(options.stats_json))
     if options.output and options.output != "-":
@@ -339,7 +341,7 @@ def run_crawl(options: CrawlOptions, *, quiet: bool) -> int:
             orjson.dumps(stats, default=_builtins, option=orjson.OPT_INDENT_2) + b"\n"
         )
     if not quiet:
-        sys.stderr.write(format_summary(stats))
+        sys.stderr.write(format_summary(stats, show_output=show_output))
     if stats.stopped_by == "interrupted":
         return 128 + (supervisor.signal_number or 2)
     return 0
@@ -381,7 +383,7 @@ def check_writable(path: Path) -> None:
         raise OutputError(f"cannot write {path}: permission denied")
 
 
-def format_summary(stats: CrawlStats) -> str:
+def format_summary(stats: CrawlStats, *, show_output: bool = True) -> str:
     def counts(d: dict[str, int]) -> str:
         return "  ".join(f"{k}×{v}" for k, v in d.items()) or "none"
 
@@ -408,7 +410,7 @@ def format_summary(stats: CrawlStats) -> str:
             f"errors: {counts(totals.errors)}, retries: {totals.retries}"
         )
     where = []
-    if stats.output and stats.output != "-":
+    if show_output and stats.output and stats.output != "-":
         where.append(f"output: {stats.output}")
     if stats.state:
         where.append(

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
             # A second run against the same state: every page again, conditionally.
             options.refresh = options.resume = True
         before = pages.stat().st_size if options.resume and pages.exists() else 0
-        code = run_crawl(options, quiet=args.quiet)
+        code = run_crawl(options, quiet=args.quiet, show_output=False)
         if code != 0 or not pages.exists():
             return code
         # Imported here: lxml and the converter are not for every `shoal` command.

@@ -254,7 +254,7 @@ def _crawl(
     with tempfile.TemporaryDirectory(prefix="shoal-rss-") as tmp:
         records = Path(tmp) / "records.jsonl"
         options.output = str(records)
-        code = run_crawl(options, quiet=args.quiet)
+        code = run_crawl(options, quiet=args.quiet, show_output=False)
         if code != 0 and not records.exists():
             return code
         if records.exists():

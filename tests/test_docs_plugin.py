@@ -176,6 +176,8 @@ async def test_pages_only_in_the_sitemap_are_found(tmp_path: Path) -> None:
     merged = (tmp_path / "site.md").read_text()
     assert "Only the sitemap knows me." in merged
     assert "shoal docs: 2 pages" in done.stdout.decode()  # the sitemap itself is not a page
+    # The crawl's summary names no records file: shoal docs' own one was an intermediate.
+    assert "complete:" in done.stderr and "output:" not in done.stderr
 
 
 async def test_sitemaps_that_robots_txt_names_are_followed(tmp_path: Path) -> None:

@@ -37,6 +37,8 @@ async def test_feeds_of_every_format_become_analysed_articles(tmp_path: Path) ->
     total = spec.feeds * spec.entries
     assert f"{spec.feeds} feeds ({spec.feeds} fetched" in done.stdout.decode()
     assert f"{total} articles read" in done.stdout.decode()
+    # The crawl's summary names no file of its own: its records were an intermediate.
+    assert "complete:" in done.stderr and "output:" not in done.stderr
     # Every feed and article fetched once, across every host.
     assert len(counts) == spec.feeds + total and set(counts.values()) == {1}
     articles = orjson.loads(out.read_bytes())
