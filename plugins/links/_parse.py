@@ -8,15 +8,14 @@ import msgspec
 from lxml import etree, html
 
 from ...engine._urls import normalize_url
+from .._html import HTML_PARSER
 from ..api import Response
 
 __all__ = ["PageLinks", "parse_links"]
 
-# libxml2 stops building the tree, silently, at a nesting depth of 256 (256 unclosed <div>s,
-# 85 unclosed table cells), and every link after that point was lost. "huge" raises the depth
-# limit to 2048 and lifts the 10 MB cap on one text node, which --max-bytes bounds anyway.
-# One parser per process: lxml locks it for each parse.
-_PARSER = html.HTMLParser(huge_tree=True)
+# Compiled once: root.xpath(text) compiles its expression on every call.
+_BASE_HREF = etree.XPath("//base/@href")
+_LINK_HREFS = etree.XPath("//a/@href | //area/@href")
 
 
 class PageLinks(msgspec.Struct, frozen=True):
@@ -28,12 +27,12 @@ class PageLinks(msgspec.Struct, frozen=True):
 def parse_links(response: Response) -> PageLinks:
     """Title and links of an HTML page, resolved against ``<base href>`` when the page has one."""
     try:
-        root = html.document_fromstring(response.text(), parser=_PARSER)
+        root = html.document_fromstring(response.text(), parser=HTML_PARSER)
     except (etree.ParserError, ValueError):
         # Empty or undecodable documents have no links; that is a fact about the page, not a bug.
         return PageLinks(title=None, links=[])
     base = response.final_url
-    for href in cast(list[str], root.xpath("//base/@href")):
+    for href in cast(list[str], _BASE_HREF(root)):
         resolved = normalize_url(str(href), base)
         if resolved is not None:
             base = resolved
@@ -42,7 +41,7 @@ def parse_links(response: Response) -> PageLinks:
     title = " ".join(title_text.split()) if title_text else None
     seen: set[str] = set()
     links: list[str] = []
-    for href in cast(list[str], root.xpath("//a/@href | //area/@href")):
+    for href in cast(list[str], _LINK_HREFS(root)):
         url = normalize_url(str(href), base)
         if url is not None and url not in seen:
             seen.add(url)
