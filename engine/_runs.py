@@ -167,7 +167,21 @@ async def finish_run(run: Run, child: Child, workdir: Path) -> None:
     """Wait for the child; record how it ended, its figures, and its last error line."""
     proc = child.proc
     assert proc.stderr is not None
-    stderr = await proc.stderr.read()
+    # Line by line into the daemon's log as it comes (the journal then has the run's warnings,
+    # with its ids), keeping only the last: a run that warns for hours costs no memory.
+    extra = {"job": run.job or "-", "crawl": run.id}
+    last = ""
+    while True:
+        try:
+            raw = await proc.stderr.readline()
+        except ValueError:  # a line past the reader's 64 KiB limit: dropped, and said so
+            raw = b"(a line of over 64 KiB, not shown)"
+        if not raw:
+            break
+        line = raw.decode("utf-8", "replace").strip()
+        if line:
+            last = line
+            log.warning("run %s: %s", run.id, line, extra=extra)
     code = await proc.wait()
     await child.progress  # the pipe's end: its last line read
     run.ended_at = time.time()
@@ -182,8 +196,7 @@ async def finish_run(run: Run, child: Child, workdir: Path) -> None:
         run.state = "cancelled"
     else:
         run.state = "failed"
-        lines = stderr.decode("utf-8", "replace").strip().splitlines()
-        run.error = lines[-1] if lines else f"exit status {code}"
+        run.error = last or f"exit status {code}"
 
 
 def cancel(child: Child, sig: int = signal.SIGTERM) -> None:

@@ -251,6 +251,27 @@ async def test_a_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
     assert done.returncode == 0 and "ok, 1 jobs" in done.stdout.decode()
 
 
+async def test_a_failed_run_says_why_in_the_api_and_in_the_log(tmp_path: Path) -> None:
+    config = """
+[[jobs]]
+name = "news"
+plugin = "rss"
+args = ["{config_dir}/missing.txt", "--db", "news.sqlite"]
+cron = "0 0 1 1 *"
+"""
+    async with Daemon(tmp_path, config) as d:
+        _, run = await d.send("POST", "/jobs/news/run")
+        ended = await d.until(f"/crawls/{run['id']}", lambda b: b["state"] == "failed")
+        assert await d.stop() == 0
+    why = f"shoal: error: cannot read the feed list {tmp_path}/missing.txt: No such file"
+    assert ended["error"].startswith(why) and ended["exit_code"] == 2
+    # The run's own words reach the daemon's log as they come, with its job and crawl ids.
+    assert d.proc.stderr is not None
+    logs = [orjson.loads(line) for line in (await d.proc.stderr.read()).splitlines()]
+    said = [e for e in logs if e["msg"].startswith(f"run {run['id']}: shoal: error:")]
+    assert [(e["job"], e["crawl"], e["level"]) for e in said] == [("news", run["id"], "warning")]
+
+
 async def test_an_api_address_in_use_is_one_line_and_exit_2(tmp_path: Path) -> None:
     config = tmp_path / "shoal.toml"
     config.write_text("")
