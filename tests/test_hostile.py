@@ -45,7 +45,10 @@ EXPECTED: dict[str, set[str | None]] = {
     "short-body": {"connection"},
     "invalid-status": {"invalid_response"},
     "garbage": {"invalid_response"},
-    "bad-chunked": {"connection", "invalid_response"},
+    # aiohttp's C parser loses a chunk-size error that arrives in a later segment than the
+    # headers (its pure-Python parser does not): the body then waits for data that will never
+    # come, and --min-rate gives it up. Rare here (both are written at once), but seen once.
+    "bad-chunked": {"connection", "invalid_response", "too_slow"},
     "redirect-loop": {"redirect"},
     "redirect-chain": {"redirect"},
     "redirect-ftp": {"redirect"},
