@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..api import Context, Page, Plugin, Response
-from ._page import DocPage, is_gzipped_sitemap, parse_doc
+from ._page import DocPage, parse_doc
+from ._sitemap import is_gzipped_sitemap
 
 __all__ = ["DocPage", "DocsPlugin", "parse_doc"]
 

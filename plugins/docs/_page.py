@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import zlib
 from typing import cast
-from urllib.parse import urlsplit
 
 import msgspec
 from lxml import etree, html
@@ -14,8 +12,9 @@ from .._extract import main_content
 from .._html import HTML_PARSER
 from ..api import Response
 from ._markdown import to_markdown
+from ._sitemap import is_gzipped_sitemap, read_sitemap
 
-__all__ = ["DocPage", "is_gzipped_sitemap", "parse_doc"]
+__all__ = ["DocPage", "parse_doc"]
 
 # Where generators put the site's table of contents: <nav> and navigation landmarks, Sphinx's
 # toctree and sidebar, Material's md-nav, Docusaurus's menu. A union: in document order.
@@ -31,11 +30,6 @@ _CANONICAL_HREF = etree.XPath("//link[@rel='canonical']/@href")
 _LINK_HREFS = etree.XPath("//a/@href | //area/@href")
 _NAV_HREFS = etree.XPath(_NAV_LINKS)
 _XML_TYPES = frozenset({"application/xml", "text/xml"})
-# No network, no entities: a sitemap is data from a server we do not trust.
-_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-#: The sitemaps protocol's bound on a sitemap, uncompressed: more is a bomb, not a sitemap.
-_SITEMAP_MAX_BYTES = 50 * 1024 * 1024
-_GZIP_MAGIC = b"\x1f\x8b"
 
 
 class DocPage(msgspec.Struct, frozen=True):
@@ -99,36 +93,12 @@ def parse_doc(response: Response) -> DocPage:
 def _sitemap(response: Response) -> DocPage:
     """The <loc> URLs of a sitemap, or the sitemaps of a sitemap index; nothing from a broken
     one (it is still a sitemap: there is no page to record)."""
-    empty = DocPage(title=None, markdown="", links=[], sitemap=True)
-    body = response.body
-    if body.startswith(_GZIP_MAGIC):  # sitemap.xml.gz, served as a file (no Content-Encoding)
-        inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        try:
-            body = inflate.decompress(body, _SITEMAP_MAX_BYTES)
-        except zlib.error:
-            return empty
-        if inflate.unconsumed_tail or not inflate.eof:
-            return empty  # past the protocol's bound, or cut short
-    try:
-        root = etree.fromstring(body, parser=_XML_PARSER)
-    except etree.XMLSyntaxError:
-        return empty
-    if root is None:
-        return empty
-    locs = []
-    for loc in root.iter("{*}loc"):
-        url = normalize_url((loc.text or "").strip(), response.final_url)
-        if url is not None:
-            locs.append(url)
-    if etree.QName(root).localname == "sitemapindex":
-        return DocPage(title=None, markdown="", links=[], sitemap=True, sitemaps=locs)
-    return DocPage(title=None, markdown="", links=locs, sitemap=True)
-
-
-def is_gzipped_sitemap(url: str) -> bool:
-    """Whether ``url`` names a gzipped sitemap (``sitemap.xml.gz``), whatever its media type:
-    servers call them application/gzip, application/x-gzip or application/octet-stream."""
-    return urlsplit(url).path.endswith(".xml.gz")
+    sitemap = read_sitemap(response.body, response.final_url)
+    if sitemap is None:
+        return DocPage(title=None, markdown="", links=[], sitemap=True)
+    if sitemap.index:
+        return DocPage(title=None, markdown="", links=[], sitemap=True, sitemaps=sitemap.locs)
+    return DocPage(title=None, markdown="", links=sitemap.locs, sitemap=True)
 
 
 def _title(root: html.HtmlElement, content: html.HtmlElement) -> str | None:
