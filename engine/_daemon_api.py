@@ -83,7 +83,8 @@ def build_app(daemon: Daemon, *, public: bool) -> web.Application:
 
 async def serve(daemon: Daemon) -> Callable[[], Awaitable[None]]:
     """Bind the API where the configuration says; a cleanup coroutine function back."""
-    host, port = parse_bind(daemon.config.daemon.api)
+    where = daemon.config.daemon.api
+    host, port = parse_bind(where)
     runner = web.AppRunner(
         build_app(daemon, public=not is_loopback(host)), access_log=None, handle_signals=False
     )
@@ -92,8 +93,11 @@ async def serve(daemon: Daemon) -> Callable[[], Awaitable[None]]:
         await web.TCPSite(runner, host, port).start()
     except OSError as exc:
         await runner.cleanup()
-        reason = os.strerror(exc.errno) if exc.errno else str(exc)  # uvloop's text repeats
-        raise UsageError(f"the API cannot listen on {host}:{port}: {reason.lower()}") from exc
+        # uvloop's text repeats the address; a name that does not resolve has a negative errno
+        # (getaddrinfo's), and its own text.
+        errno = exc.errno or 0
+        reason = os.strerror(errno) if errno > 0 else (exc.strerror or str(exc))
+        raise UsageError(f"the API cannot listen on {where}: {reason.lower()}") from exc
     return runner.cleanup
 
 

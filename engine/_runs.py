@@ -19,7 +19,7 @@ import secrets
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -171,17 +171,16 @@ async def finish_run(run: Run, child: Child, workdir: Path) -> None:
     # with its ids), keeping only the last: a run that warns for hours costs no memory.
     extra = {"job": run.job or "-", "crawl": run.id}
     last = ""
-    while True:
-        try:
-            raw = await proc.stderr.readline()
-        except ValueError:  # a line past the reader's 64 KiB limit: dropped, and said so
-            raw = b"(a line of over 64 KiB, not shown)"
-        if not raw:
-            break
-        line = raw.decode("utf-8", "replace").strip()
-        if line:
-            last = line
+    logged = skipped = 0
+    async for line in _lines(proc.stderr):
+        last = line
+        if logged < _LOGGED_LINES:
+            logged += 1
             log.warning("run %s: %s", run.id, line, extra=extra)
+        else:
+            skipped += 1
+    if skipped:
+        log.warning("run %s: %d more lines not logged", run.id, skipped, extra=extra)
     code = await proc.wait()
     await child.progress  # the pipe's end: its last line read
     run.ended_at = time.time()
@@ -197,6 +196,31 @@ async def finish_run(run: Run, child: Child, workdir: Path) -> None:
     else:
         run.state = "failed"
         run.error = last or f"exit status {code}"
+
+
+#: A run's stderr lines logged at most (the rest are counted): a chatty run must not drown
+#: the daemon's own lines in the journal, or stall the daemon on a slow log.
+_LOGGED_LINES = 200
+#: Longer lines are cut (journald splits lines past 48 KiB; an error line is far shorter).
+_LINE_MAX = 4096
+
+
+async def _lines(stream: asyncio.StreamReader) -> AsyncIterator[str]:
+    """The stream's non-empty lines, stripped, each cut at _LINE_MAX bytes: however long a
+    line, no more of it is held."""
+    current = bytearray()
+    while chunk := await stream.read(1 << 16):
+        parts = chunk.split(b"\n")
+        for i, part in enumerate(parts):
+            current += part[: max(0, _LINE_MAX - len(current))]
+            if i < len(parts) - 1:  # a newline ends this part's line
+                line = current.decode("utf-8", "replace").strip()
+                current.clear()
+                if line:
+                    yield line
+    line = current.decode("utf-8", "replace").strip()
+    if line:
+        yield line
 
 
 def cancel(child: Child, sig: int = signal.SIGTERM) -> None:

@@ -22,6 +22,8 @@ from conftest import read_jsonl, run_shoal
 from prometheus_client.parser import text_string_to_metric_families
 from testsite import SiteServer, SiteSpec
 
+from shoal.engine._runs import _lines
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -53,8 +55,6 @@ class Daemon:
             except AssertionError as exc:
                 if "address already in use" not in str(exc):
                     raise
-                self.sock.close()
-                await self.http.close()
                 self.port = _free_port()
                 self.base = f"http://127.0.0.1:{self.port}"
         return await self._start()
@@ -76,7 +76,11 @@ class Daemon:
             env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         self.http = aiohttp.ClientSession()
-        await self.wait_message("READY=1")
+        try:
+            await self.wait_message("READY=1")
+        except BaseException:
+            await self.__aexit__()  # a daemon that never got ready is not left behind
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -252,24 +256,34 @@ async def test_a_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
 
 
 async def test_a_failed_run_says_why_in_the_api_and_in_the_log(tmp_path: Path) -> None:
-    config = """
+    missing = tmp_path / "missing.txt"
+    config = f"""
 [[jobs]]
 name = "news"
 plugin = "rss"
-args = ["{config_dir}/missing.txt", "--db", "news.sqlite"]
+args = ["{missing}", "--db", "news.sqlite"]
 cron = "0 0 1 1 *"
 """
     async with Daemon(tmp_path, config) as d:
         _, run = await d.send("POST", "/jobs/news/run")
         ended = await d.until(f"/crawls/{run['id']}", lambda b: b["state"] == "failed")
         assert await d.stop() == 0
-    why = f"shoal: error: cannot read the feed list {tmp_path}/missing.txt: No such file"
+    why = f"shoal: error: cannot read the feed list {missing}: No such file"
     assert ended["error"].startswith(why) and ended["exit_code"] == 2
     # The run's own words reach the daemon's log as they come, with its job and crawl ids.
     assert d.proc.stderr is not None
     logs = [orjson.loads(line) for line in (await d.proc.stderr.read()).splitlines()]
     said = [e for e in logs if e["msg"].startswith(f"run {run['id']}: shoal: error:")]
     assert [(e["job"], e["crawl"], e["level"]) for e in said] == [("news", run["id"], "warning")]
+
+
+async def test_a_runs_stderr_is_read_as_lines_none_held_past_4_kib() -> None:
+    reader = asyncio.StreamReader()
+    reader.feed_data(b"one\n\n  two  \n" + b"x" * 200_000 + b"END\nthree\nfo")
+    reader.feed_data(b"ur")  # the last line, without a newline, split across reads
+    reader.feed_eof()
+    lines = [line async for line in _lines(reader)]
+    assert lines == ["one", "two", "x" * 4096, "three", "four"]
 
 
 async def test_an_api_address_in_use_is_one_line_and_exit_2(tmp_path: Path) -> None:
