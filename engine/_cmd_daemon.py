@@ -60,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
     faulthandler.enable()
     # unset: the crawls it starts must not talk to systemd in its name.
     notifier = Notifier.from_environment(unset=True)
-    daemon = Daemon(config, Path(args.config), notifier=notifier, paused=args.paused)
+    daemon = Daemon(
+        config, Path(args.config), notifier=notifier, paused=args.paused, environ=environ
+    )
     try:
         uvloop.run(daemon.run(serve))
     finally:

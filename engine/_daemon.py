@@ -18,13 +18,21 @@ import signal
 import tempfile
 import time
 from collections import deque
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from ._daemon_config import Config, Job, jitter_seconds, job_schedule, load_config
+from ._daemon_config import (
+    Config,
+    Job,
+    jitter_seconds,
+    job_schedule,
+    keep_running_settings,
+    load_config,
+)
 from ._runs import Child, Run, cancel, finish_run, job_command, new_run_id, start_run
 from ._schedule import Schedule, jitter_for, runs_between
 from ._sdnotify import LoopHealth, Notifier, watchdog
@@ -56,10 +64,19 @@ class _Persisted(msgspec.Struct):
 
 class Daemon:
     def __init__(
-        self, config: Config, config_path: Path, *, notifier: Notifier, paused: bool = False
+        self,
+        config: Config,
+        config_path: Path,
+        *,
+        notifier: Notifier,
+        paused: bool = False,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.config = config
         self.config_path = config_path
+        #: The environment the configuration was read with (and --api, as SHOAL_API): a
+        #: reload reads it the same way.
+        self._environ = environ
         self.notifier = notifier
         self.state_dir = Path(config.daemon.state_dir)
         self.jobs: dict[str, Job] = {}
@@ -140,11 +157,19 @@ class Daemon:
         runs go on; a removed job's run finishes as it is."""
         self.notifier.reloading()
         try:
-            config = load_config(self.config_path)
+            config = load_config(self.config_path, self._environ)
+            config.daemon, waiting = keep_running_settings(
+                self.config_path, config.daemon, self.config.daemon
+            )
         except Exception as exc:  # a bad edit keeps the running configuration
             log.error("reload failed, configuration unchanged: %s", exc)
             self.notifier.ready(self.status_line())
             return
+        if waiting:
+            log.warning(
+                "reload: %s changed; in force after a restart",
+                ", ".join("daemon." + name for name in waiting),
+            )
         old = self.jobs
         self.config = config
         self._set_jobs(config)

@@ -181,9 +181,24 @@ def _read_token(path: Path, token_file: str) -> str:
     return token
 
 
-def _check(path: Path, config: Config) -> None:
-    """What the types cannot say: names, schedules, durations, the address and its token."""
-    d = config.daemon
+#: Settings a reload cannot change in a running daemon: they take effect at its next start.
+RESTART_SETTINGS = ("api", "state_dir", "log_format", "max_runs")
+
+
+def keep_running_settings(
+    path: Path, new: DaemonSettings, running: DaemonSettings
+) -> tuple[DaemonSettings, list[str]]:
+    """A reloaded ``[daemon]`` section as the running daemon can apply it: the
+    RESTART_SETTINGS of ``running`` with the rest (the token) of ``new``, checked again (a
+    token removed while the API listens off loopback is refused); and the names of the
+    settings whose change waits for a restart."""
+    waiting = [f for f in RESTART_SETTINGS if getattr(new, f) != getattr(running, f)]
+    kept = msgspec.structs.replace(new, **{f: getattr(running, f) for f in RESTART_SETTINGS})
+    _check_address(path, kept)
+    return kept, waiting
+
+
+def _check_address(path: Path, d: DaemonSettings) -> None:
     try:
         host, _ = parse_bind(d.api)
     except ValueError as exc:
@@ -193,6 +208,12 @@ def _check(path: Path, config: Config) -> None:
             f"{path}: daemon.api: binding to {host} needs a token (daemon.token_file or "
             "SHOAL_TOKEN): the API can start crawls"
         )
+
+
+def _check(path: Path, config: Config) -> None:
+    """What the types cannot say: names, schedules, durations, the address and its token."""
+    d = config.daemon
+    _check_address(path, d)
     if d.max_runs < 1:
         raise ConfigError(f"{path}: daemon.max_runs: must be at least 1")
     seen: set[str] = set()

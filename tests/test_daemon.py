@@ -245,6 +245,33 @@ async def test_reload_adds_a_job_and_the_notify_messages_come_in_order(tmp_path:
     assert any(line.startswith("MONOTONIC_USEC=") for line in reloading.splitlines())
 
 
+async def test_a_reload_rotates_the_token_and_says_what_waits_for_a_restart(
+    tmp_path: Path,
+) -> None:
+    async with Daemon(tmp_path, '[daemon]\ntoken = "one"\n') as d:
+        d.config.write_text('[daemon]\ntoken = "two"\nmax_runs = 3\n')
+        d.proc.send_signal(signal.SIGHUP)
+        await d.wait_message("RELOADING=1")
+
+        def ready_again(_: object) -> bool:  # the second READY=1: the reload is done
+            d._drain()
+            return sum(m.startswith("READY=1") for m in d.messages) == 2
+
+        await d.until("/healthz", ready_again)
+
+        async def post(token: str) -> int:
+            headers = {"Authorization": f"Bearer {token}"}
+            return (await d.send("POST", "/jobs/nothere/run", headers=headers))[0]
+
+        assert await post("one") == 401
+        assert await post("two") == 404  # let in: there is no such job
+        assert await d.stop() == 0
+    assert d.proc.stderr is not None
+    logs = [orjson.loads(line) for line in (await d.proc.stderr.read()).splitlines()]
+    assert any(e["msg"] == "reload: daemon.max_runs changed; in force after a restart"
+               for e in logs), logs  # fmt: skip
+
+
 async def test_a_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text('[[jobs]]\nname = "x"\nplugin = "rss"\nevery = "soon"\n')

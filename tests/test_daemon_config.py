@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shoal.engine._daemon_config import ConfigError, load_config
+from shoal.engine._daemon_config import ConfigError, keep_running_settings, load_config
 
 GOOD = """
 [daemon]
@@ -104,3 +104,19 @@ def test_a_long_lived_daemon_forgets_its_oldest_finished_runs(tmp_path: Path) ->
     assert len(daemon.runs) == _KEPT_RUNS
     assert "still-running" in daemon.runs and "r0" not in daemon.runs
     assert f"r{_KEPT_RUNS + 99}" in daemon.runs
+
+
+def test_a_reload_keeps_the_running_address_and_its_token_rule(tmp_path: Path) -> None:
+    running = load_config(
+        _write(tmp_path, '[daemon]\napi = "0.0.0.0:8787"\ntoken = "old"\nmax_runs = 2\n')
+    ).daemon
+    # The token changes at once; the address, state directory and run slots at a restart.
+    path = _write(tmp_path, '[daemon]\napi = "127.0.0.1:9999"\ntoken = "new"\nmax_runs = 5\n')
+    kept, waiting = keep_running_settings(path, load_config(path).daemon, running)
+    assert (kept.api, kept.token, kept.max_runs) == ("0.0.0.0:8787", "new", 2)
+    assert waiting == ["api", "max_runs"]
+    # Moving the address to loopback and dropping the token in one edit: the running API
+    # still listens off loopback, so the edit is refused, not applied without a token.
+    path = _write(tmp_path, '[daemon]\napi = "127.0.0.1:8787"\n')
+    with pytest.raises(ConfigError, match=r"binding to 0\.0\.0\.0 needs a token"):
+        keep_running_settings(path, load_config(path).daemon, running)
