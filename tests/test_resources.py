@@ -111,7 +111,7 @@ async def test_foreign_and_newer_state_files_are_refused_untouched(tmp_path: Pat
 
 
 async def test_long_crawl_does_not_leak_descriptors_or_grow(tmp_path: Path) -> None:
-    pages = 12_000
+    pages = 8_000
     spec = SiteSpec(pages=pages, seed=64)
     async with SiteServer(spec, host="127.0.0.1") as site:
         site.prerender()
