@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from testsite import LogRecord, _HostState, summarize
+from testsite import LogRecord, LoopbackApps, _HostState, summarize
 
 __all__ = ["FORMATS", "FeedSite", "FeedSpec"]
 
@@ -72,7 +72,7 @@ class _Feed:
     version: int = 0  # bumped by add_entry: changes the ETag and Last-Modified
 
 
-class FeedSite:
+class FeedSite(LoopbackApps):
     """Serves a :class:`FeedSpec` on one or more loopback addresses."""
 
     def __init__(
@@ -160,25 +160,11 @@ class FeedSite:
     async def __aenter__(self) -> FeedSite:
         try:
             for h in self.hosts:
-                app = web.Application()
-                app.router.add_route("*", "/{tail:.*}", self._handler())
-                runner = web.AppRunner(app, access_log=None, handle_signals=False)
-                await runner.setup()
-                self._runners.append(runner)
-                await web.TCPSite(runner, h, 0).start()
-                self.bases.append(f"http://{h}:{runner.addresses[0][1]}")
+                self.bases.append(f"http://{h}:{await self._serve(self._handler(), h)}")
         except BaseException:
             await self.aclose()
             raise
         return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        runners, self._runners = self._runners, []
-        for runner in runners:
-            await runner.cleanup()
 
     def _handler(self) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:

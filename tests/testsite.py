@@ -253,7 +253,39 @@ def _relative(me: str, target: str, rng: random.Random, base: str) -> str:
     return target
 
 
-class SiteServer:
+class LoopbackApps:
+    """aiohttp apps on loopback addresses, each answering every method and path with one
+    handler, closed together: what the test sites (this one, the feed site, the docs fixtures'
+    server) have in common. A subclass starts its apps in ``__aenter__`` with :meth:`_serve`
+    and calls :meth:`aclose` if one fails."""
+
+    _runners: list[web.AppRunner]
+
+    async def _serve(
+        self,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+        host: str,
+        port: int = 0,
+    ) -> int:
+        """Start an app of ``handler`` on ``host:port`` (0: a free port); the port back."""
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handler)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        self._runners.append(runner)
+        await web.TCPSite(runner, host, port).start()
+        return int(runner.addresses[0][1])
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        runners, self._runners = self._runners, []
+        for runner in runners:
+            await runner.cleanup()
+
+
+class SiteServer(LoopbackApps):
     """Serves a :class:`SiteSpec` on one or several loopback addresses (one "host" each)."""
 
     def __init__(
@@ -295,28 +327,13 @@ class SiteServer:
     async def __aenter__(self) -> SiteServer:
         try:
             for index, h in enumerate(self.hosts):
-                app = web.Application()
                 self._sites.append(_Site(self.spec, index))
-                app.router.add_route("*", "/{tail:.*}", self._handler(self._sites[-1]))
-                runner = web.AppRunner(app, access_log=None, handle_signals=False)
-                await runner.setup()
-                self._runners.append(runner)
-                site = web.TCPSite(runner, h, self._port)
-                await site.start()
-                port = runner.addresses[0][1]
+                port = await self._serve(self._handler(self._sites[-1]), h, self._port)
                 self.urls.append(f"http://{h}:{port}{self.spec.prefix}")
         except BaseException:
             await self.aclose()
             raise
         return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        runners, self._runners = self._runners, []
-        for runner in runners:
-            await runner.cleanup()
 
     # --- what the tests read ------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from aiohttp import web
+from testsite import LoopbackApps
 
 __all__ = ["DocSiteServer", "Hit"]
 
@@ -36,7 +37,7 @@ class Hit:
     peer: str  # the client's address
 
 
-class DocSiteServer:
+class DocSiteServer(LoopbackApps):
     """The built sites (name → HTML root), each on its own port of ``host``."""
 
     def __init__(self, roots: Mapping[str, Path], host: str = "127.0.0.1") -> None:
@@ -51,25 +52,11 @@ class DocSiteServer:
     async def __aenter__(self) -> DocSiteServer:
         try:
             for name, root in self.roots.items():
-                app = web.Application()
-                app.router.add_route("*", "/{tail:.*}", self._handler(name, root))
-                runner = web.AppRunner(app, access_log=None, handle_signals=False)
-                await runner.setup()
-                self._runners.append(runner)
-                await web.TCPSite(runner, self.host, 0).start()
-                self._ports[name] = runner.addresses[0][1]
+                self._ports[name] = await self._serve(self._handler(name, root), self.host)
         except BaseException:
             await self.aclose()
             raise
         return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        runners, self._runners = self._runners, []
-        for runner in runners:
-            await runner.cleanup()
 
     def url(self, site: str, path: str = "") -> str:
         """The URL of ``path`` (relative to the site root, as in :class:`truth.Page`)."""
