@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from ..plugins.rss._analysis import Analysis, Analyzer
     from ..plugins.rss._cache import TwoTierCache
     from ..plugins.rss._llm import LLMAnalyzer
-    from ..plugins.rss._store import FeedState, Store
+    from ..plugins.rss._store import FeedState, Pending, Store
 
 __all__ = ["add_parser"]
 
@@ -387,49 +387,47 @@ async def analyze_all(
     analyzer: Analyzer,
     store: Store,
     cache: TwoTierCache,
-    pending: Sequence[tuple[int, str]],
+    pending: Sequence[Pending],
     tally: _Tally,
     *,
     concurrency: int,
 ) -> None:
-    """Analyse each (article id, text), from the analyses cache when it can; store as they
+    """Analyse each pending article, from the analyses cache when it can; store as they
     come, so an interrupted run keeps what it paid for."""
     from ..plugins.rss._analysis import Analysis, ArticleText
     from ..plugins.rss._store import utc_now
 
     # Articles with the same text (one story by two URLs) wait for the first one's analysis
     # and take it from the cache, rather than paying for it at the same moment.
-    same_text: dict[str, list[int]] = {}
-    for article_id, text in pending:
-        same_text.setdefault(text_hash(text), []).append(article_id)
-    texts = {text_hash(text): text for _, text in pending}
+    same_text: dict[str, list[Pending]] = {}
+    for article in pending:
+        same_text.setdefault(text_hash(article.text), []).append(article)
     queue = list(reversed(same_text.items()))
     done: list[tuple[int, Analysis]] = []
 
-    async def one(digest: str, article_ids: list[int]) -> None:
+    async def one(digest: str, articles: list[Pending]) -> None:
         key = f"{analyzer.cache_id}:{digest}"
-        for article_id in article_ids:
+        for article in articles:
             cached = cache.get("analyses", key)
             if cached is not None:
                 tally.saved += 1
-                done.append((article_id, msgspec.json.decode(cached, type=Analysis)))
+                done.append((article.id, msgspec.json.decode(cached, type=Analysis)))
                 continue
-            url, title = store.article_title(article_id)
-            text = texts[digest]
+            text = ArticleText(url=article.url, title=article.title, text=article.text)
             try:
-                analysis = await analyzer.analyze(ArticleText(url=url, title=title, text=text))
+                analysis = await analyzer.analyze(text)
             except ShoalError as exc:
                 tally.analysis_errors += 1
-                print(f"shoal: analysis of {url} failed: {exc}", file=sys.stderr)
+                print(f"shoal: analysis of {article.url} failed: {exc}", file=sys.stderr)
                 return  # the same text would fail the same way: the next run tries again
             tally.tokens += analysis.tokens
             cache.put("analyses", key, msgspec.json.encode(analysis))
-            done.append((article_id, analysis))
+            done.append((article.id, analysis))
 
     async def lane() -> None:
         while queue:
-            digest, article_ids = queue.pop()
-            await one(digest, article_ids)
+            digest, articles = queue.pop()
+            await one(digest, articles)
             if len(done) >= 50:
                 batch, done[:] = list(done), []
                 store.record_analyses(batch, utc_now())

@@ -98,6 +98,15 @@ _MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 
+class Pending(msgspec.Struct, frozen=True):
+    """A read article waiting for an analyzer's analysis."""
+
+    id: int
+    url: str
+    title: str | None
+    text: str
+
+
 class FeedState(msgspec.Struct, frozen=True):
     """What the database knows of a feed before this run: its validators and last fetch."""
 
@@ -220,26 +229,20 @@ class Store:
             )
         return keys
 
-    def articles_without(self, analyzer: str, feed_urls: Sequence[str]) -> list[tuple[int, str]]:
-        """(id, text) of the read articles of these feeds that ``analyzer`` has not analysed."""
-        rows: list[tuple[int, str]] = []
+    def articles_without(self, analyzer: str, feed_urls: Sequence[str]) -> list[Pending]:
+        """The read articles of these feeds that ``analyzer`` has not analysed, each once
+        (an article two feeds link to is one article)."""
+        rows: dict[int, Pending] = {}
         for url in feed_urls:
-            rows.extend(
-                self._db.execute(
-                    "SELECT DISTINCT a.id, a.text FROM articles a "
-                    "JOIN entries e ON e.link = a.url JOIN feeds f ON f.id = e.feed_id "
-                    "WHERE f.url = ? AND a.error IS NULL AND a.text != '' AND NOT EXISTS "
-                    "(SELECT 1 FROM analyses n WHERE n.article_id = a.id AND n.analyzer = ?)",
-                    (url, analyzer),
-                )
-            )
-        return rows
-
-    def article_title(self, article_id: int) -> tuple[str, str | None]:
-        url, title = self._db.execute(
-            "SELECT url, title FROM articles WHERE id = ?", (article_id,)
-        ).fetchone()
-        return url, title
+            for row in self._db.execute(
+                "SELECT DISTINCT a.id, a.url, a.title, a.text FROM articles a "
+                "JOIN entries e ON e.link = a.url JOIN feeds f ON f.id = e.feed_id "
+                "WHERE f.url = ? AND a.error IS NULL AND a.text != '' AND NOT EXISTS "
+                "(SELECT 1 FROM analyses n WHERE n.article_id = a.id AND n.analyzer = ?)",
+                (url, analyzer),
+            ):
+                rows.setdefault(row[0], Pending(*row))
+        return list(rows.values())
 
     def report_items(
         self, feed_urls: Sequence[str], analyzer: str, *, since: str | None, per_feed: int | None
