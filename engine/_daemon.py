@@ -293,7 +293,9 @@ class Daemon:
             self._save_persisted()
 
     async def _stop_runs(self) -> None:
-        for run_id in list(self._children):
+        # Every run, not only those with a child: one waiting for a slot or for its job's
+        # previous run would otherwise start as soon as a cancelled one made room.
+        for run_id in list(self.runs):
             self.cancel(run_id)
         if self._run_tasks:
             _, pending = await asyncio.wait(self._run_tasks, timeout=_STOP_TIMEOUT)

@@ -376,6 +376,24 @@ async def test_sigterm_during_a_run_stops_cleanly_and_the_next_daemon_resumes(
     assert fetched < 60 + 10, fetched
 
 
+async def test_sigterm_cancels_the_runs_still_waiting_for_a_slot(tmp_path: Path) -> None:
+    async with _site(60, latency_ms=60) as site:
+        config = "[daemon]\nmax_runs = 1\n" + "".join(
+            _job(name, site.url, tmp_path / f"{name}.jsonl", 'cron = "0 0 1 1 *"', "", _SLOW)
+            for name in ("first", "second")
+        )
+        async with Daemon(tmp_path, config) as d:
+            _, first = await d.send("POST", "/jobs/first/run")
+            _, second = await d.send("POST", "/jobs/second/run")
+            await d.until(f"/crawls/{first['id']}", lambda b: b["progress"]["pages"] >= 5)
+            assert (await d.get(f"/crawls/{second['id']}"))[1]["state"] == "queued"
+            stopping = time.monotonic()
+            assert await d.stop() == 0
+    assert time.monotonic() - stopping < 15  # not the 30 s a run started meanwhile would take
+    assert (tmp_path / "first.jsonl").exists()
+    assert not (tmp_path / "second.jsonl").exists()  # it never started
+
+
 async def test_the_example_configuration_starts_cleanly(tmp_path: Path) -> None:
     """examples/shoal.toml, as shipped (paused: its jobs fetch from the internet)."""
     example = (ROOT / "examples" / "shoal.toml").read_text()
