@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 from aiohttp import web
-from conftest import allow, read_jsonl, run_shoal, serve
+from conftest import Completed, allow, read_jsonl, run_shoal, serve
 
 _CHROME = (
     '<header class="site-header">SITE-HEADER</header>'
@@ -180,42 +181,54 @@ async def test_pages_only_in_the_sitemap_are_found(tmp_path: Path) -> None:
     assert "complete:" in done.stderr and "output:" not in done.stderr
 
 
-async def test_sitemaps_that_robots_txt_names_are_followed(tmp_path: Path) -> None:
-    """robots.txt names a sitemap index outside the docs' directory; its sitemaps list pages in
-    and out of scope. Only the in-scope pages are fetched; a broken sitemap is not a page."""
+_Routes = Callable[[str], dict[str, tuple[str | bytes, str]]]
+
+
+async def _docs_of(tmp_path: Path, routes: _Routes) -> tuple[Completed, str, list[str]]:
+    """`shoal docs` of /docs/ on a site whose paths ``routes(root)`` gives (body, media
+    type); its result, the merged Markdown and the paths the site was asked for."""
     requested: list[str] = []
 
     async def handle(request: web.Request) -> web.Response:
         requested.append(request.path)
-        root = f"http://{request.host}"
-        xml = {
-            "/robots.txt": f"User-agent: *\nDisallow: /private/\nSitemap: {root}/maps/index.xml\n"
-            f"Sitemap: {root}/maps/broken.xml\n",
-            "/maps/index.xml": '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/'
-            f'schemas/sitemap/0.9"><sitemap><loc>{root}/maps/docs.xml</loc></sitemap>'
-            "</sitemapindex>",
-            "/maps/docs.xml": '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas'
-            f'/sitemap/0.9"><url><loc>{root}/docs/hidden.html</loc></url>'
-            f"<url><loc>{root}/blog/post.html</loc></url></urlset>",
-            "/maps/broken.xml": "<urlset><url><loc>",
-        }
-        if request.path in xml:
-            kind = "text/plain" if request.path == "/robots.txt" else "application/xml"
-            return web.Response(text=xml[request.path], content_type=kind)
-        pages = {
-            "/docs/": "<main><h1>Home</h1><p>No links.</p></main>",
-            "/docs/hidden.html": "<main><h1>Hidden</h1><p>Only robots.txt leads here.</p></main>",
-            "/blog/post.html": "<main><h1>Blog</h1></main>",
-        }
-        if request.path in pages:
-            return web.Response(text=pages[request.path], content_type="text/html")
-        raise web.HTTPNotFound()
+        found = routes(f"http://{request.host}").get(request.path)
+        if found is None:
+            raise web.HTTPNotFound()
+        body, kind = found
+        return web.Response(body=body.encode() if isinstance(body, str) else body,
+                            content_type=kind)  # fmt: skip
 
     async with serve(handle) as base:
         url = base + "/docs/"
         done = await run_shoal("docs", url, "-o", str(tmp_path / "site.md"), *allow(url))
     assert done.returncode == 0, done.stderr
-    assert "Only robots.txt leads here." in (tmp_path / "site.md").read_text()
+    return done, (tmp_path / "site.md").read_text(), requested
+
+
+async def test_sitemaps_that_robots_txt_names_are_followed(tmp_path: Path) -> None:
+    """robots.txt names a sitemap index outside the docs' directory; its sitemaps list pages in
+    and out of scope. Only the in-scope pages are fetched; a broken sitemap is not a page."""
+
+    def routes(root: str) -> dict[str, tuple[str | bytes, str]]:
+        xml = "application/xml"
+        return {
+            "/robots.txt": (f"User-agent: *\nDisallow: /private/\nSitemap: {root}/maps/index.xml"
+                            f"\nSitemap: {root}/maps/broken.xml\n", "text/plain"),
+            "/maps/index.xml": ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/'
+                                f'schemas/sitemap/0.9"><sitemap><loc>{root}/maps/docs.xml</loc>'
+                                "</sitemap></sitemapindex>", xml),
+            "/maps/docs.xml": ('<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas'
+                               f'/sitemap/0.9"><url><loc>{root}/docs/hidden.html</loc></url>'
+                               f"<url><loc>{root}/blog/post.html</loc></url></urlset>", xml),
+            "/maps/broken.xml": ("<urlset><url><loc>", xml),
+            "/docs/": ("<main><h1>Home</h1><p>No links.</p></main>", "text/html"),
+            "/docs/hidden.html": ("<main><h1>Hidden</h1><p>Only robots.txt leads here.</p></main>",
+                                  "text/html"),
+            "/blog/post.html": ("<main><h1>Blog</h1></main>", "text/html"),
+        }  # fmt: skip
+
+    done, text, requested = await _docs_of(tmp_path, routes)
+    assert "Only robots.txt leads here." in text
     assert "shoal docs: 2 pages" in done.stdout.decode()
     assert {"/maps/index.xml", "/maps/docs.xml", "/maps/broken.xml"} <= set(requested)
     assert "/blog/post.html" not in requested  # listed, but outside the docs' directory
@@ -229,33 +242,28 @@ async def test_gzipped_sitemaps_are_read_and_a_sitemap_bomb_is_not(tmp_path: Pat
         "<url><loc>{root}/docs/{page}</loc></url></urlset>"
     )
 
-    async def handle(request: web.Request) -> web.Response:
-        root = f"http://{request.host}"
-        if request.path == "/robots.txt":
-            maps = "".join(f"Sitemap: {root}/maps/{m}.xml.gz\n" for m in ("docs", "bomb"))
-            return web.Response(text=f"User-agent: *\nAllow: /\n{maps}")
-        if request.path == "/maps/docs.xml.gz":
-            body = gzip.compress(urlset.format(root=root, page="zipped.html").encode())
-            return web.Response(body=body, content_type="application/x-gzip")
-        if request.path == "/maps/bomb.xml.gz":
-            # Padding lxml would parse (no text node over its 10 MB limit): 54 MB in all.
-            xml = urlset.format(root=root, page="bombed.html").encode()
-            pad = b"<pad>" + b" " * (9 << 20) + b"</pad>"
-            body = gzip.compress(xml[:-9] + pad * 6 + xml[-9:], compresslevel=1)
-            return web.Response(body=body, content_type="application/octet-stream")
-        pages = {
-            "/docs/": "<main><h1>Home</h1><p>No links.</p></main>",
-            "/docs/zipped.html": "<main><h1>Zipped</h1><p>Only the .xml.gz leads here.</p></main>",
-            "/docs/bombed.html": "<main><h1>Bombed</h1></main>",
-        }
-        if request.path in pages:
-            return web.Response(text=pages[request.path], content_type="text/html")
-        raise web.HTTPNotFound()
+    @functools.cache
+    def bomb(root: str) -> bytes:
+        # Padding lxml would parse (no text node over its 10 MB limit): 54 MB in all.
+        xml = urlset.format(root=root, page="bombed.html").encode()
+        pad = b"<pad>" + b" " * (9 << 20) + b"</pad>"
+        return gzip.compress(xml[:-9] + pad * 6 + xml[-9:], compresslevel=1)
 
-    async with serve(handle) as base:
-        url = base + "/docs/"
-        done = await run_shoal("docs", url, "-o", str(tmp_path / "site.md"), *allow(url))
-    assert done.returncode == 0, done.stderr
-    text = (tmp_path / "site.md").read_text()
+    def routes(root: str) -> dict[str, tuple[str | bytes, str]]:
+        maps = "".join(f"Sitemap: {root}/maps/{m}.xml.gz\n" for m in ("docs", "bomb"))
+        return {
+            "/robots.txt": (f"User-agent: *\nAllow: /\n{maps}", "text/plain"),
+            "/maps/docs.xml.gz": (gzip.compress(urlset.format(root=root, page="zipped.html")
+                                                .encode()), "application/x-gzip"),
+            "/maps/bomb.xml.gz": (bomb(root), "application/octet-stream"),
+            "/docs/": ("<main><h1>Home</h1><p>No links.</p></main>", "text/html"),
+            "/docs/zipped.html": ("<main><h1>Zipped</h1><p>Only the .xml.gz leads here.</p></main>",
+                                  "text/html"),
+            "/docs/bombed.html": ("<main><h1>Bombed</h1></main>", "text/html"),
+        }  # fmt: skip
+
+    done, text, requested = await _docs_of(tmp_path, routes)
     assert "Only the .xml.gz leads here." in text and "Bombed" not in text
     assert "shoal docs: 2 pages" in done.stdout.decode()
+    # Both were fetched: the bomb was read and refused, not missed.
+    assert {"/maps/docs.xml.gz", "/maps/bomb.xml.gz"} <= set(requested)
