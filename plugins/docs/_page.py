@@ -9,7 +9,7 @@ from lxml import etree, html
 
 from ...engine._urls import normalize_url
 from .._extract import main_content
-from .._html import HTML_PARSER
+from .._html import HTML_PARSER, page_base, page_links
 from ..api import Response
 from ._markdown import to_markdown
 from ._sitemap import is_gzipped_sitemap, read_sitemap
@@ -25,9 +25,7 @@ _NAV_LINKS = (
     " | //*[contains(@class, 'md-nav')]//a/@href | //*[contains(@class, 'menu__list')]//a/@href"
 )
 # Compiled once: root.xpath(text) compiles its expression on every call.
-_BASE_HREF = etree.XPath("//base/@href")
 _CANONICAL_HREF = etree.XPath("//link[@rel='canonical']/@href")
-_LINK_HREFS = etree.XPath("//a/@href | //area/@href")
 _NAV_HREFS = etree.XPath(_NAV_LINKS)
 _XML_TYPES = frozenset({"application/xml", "text/xml"})
 
@@ -61,21 +59,12 @@ def parse_doc(response: Response) -> DocPage:
         root = html.document_fromstring(response.text(), parser=HTML_PARSER)
     except (etree.ParserError, ValueError):
         return DocPage(title=None, markdown="", links=[])
-    base = response.final_url
-    for href in cast(list[str], _BASE_HREF(root)):
-        base = normalize_url(str(href), base) or base
-        break
+    base = page_base(root, response.final_url)
     canonical = None
     for href in cast(list[str], _CANONICAL_HREF(root)):
         canonical = normalize_url(str(href), base)
         break
-    seen: set[str] = set()
-    links: list[str] = []
-    for href in cast(list[str], _LINK_HREFS(root)):
-        url = normalize_url(str(href), base)
-        if url is not None and url not in seen:
-            seen.add(url)
-            links.append(url)
+    links = page_links(root, base)
     nav: list[str] = []
     nav_seen: set[str] = set()
     for href in cast(list[str], _NAV_HREFS(root)):

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 import msgspec
 from lxml import etree, html
 
-from ...engine._urls import normalize_url
-from .._html import HTML_PARSER
+from .._html import HTML_PARSER, page_base, page_links
 from ..api import Response
 
 __all__ = ["PageLinks", "parse_links"]
-
-# Compiled once: root.xpath(text) compiles its expression on every call.
-_BASE_HREF = etree.XPath("//base/@href")
-_LINK_HREFS = etree.XPath("//a/@href | //area/@href")
 
 
 class PageLinks(msgspec.Struct, frozen=True):
@@ -31,19 +24,8 @@ def parse_links(response: Response) -> PageLinks:
     except (etree.ParserError, ValueError):
         # Empty or undecodable documents have no links; that is a fact about the page, not a bug.
         return PageLinks(title=None, links=[])
-    base = response.final_url
-    for href in cast(list[str], _BASE_HREF(root)):
-        resolved = normalize_url(str(href), base)
-        if resolved is not None:
-            base = resolved
-        break
+    base = page_base(root, response.final_url)
     title_text = root.findtext(".//title")
     title = " ".join(title_text.split()) if title_text else None
-    seen: set[str] = set()
-    links: list[str] = []
-    for href in cast(list[str], _LINK_HREFS(root)):
-        url = normalize_url(str(href), base)
-        if url is not None and url not in seen:
-            seen.add(url)
-            links.append(url)
+    links = page_links(root, base)
     return PageLinks(title=title or None, links=links)
