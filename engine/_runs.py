@@ -29,23 +29,15 @@ import orjson
 
 from ._cmd_crawl import PROGRESS_FD_VARIABLE
 from ._daemon_config import COMMANDS, Job
+from ._stats import Progress
 
-__all__ = ["Run", "RunProgress", "command_for", "start_run"]
+__all__ = ["Run", "command_for", "start_run"]
 
 log = logging.getLogger("shoal.daemon")
 
 RunState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 # How a cancelled crawl ends: 128 + SIGTERM, after its graceful stop.
 _CANCELLED_CODES = frozenset({128 + signal.SIGTERM, -signal.SIGTERM, 128 + signal.SIGINT})
-
-
-class RunProgress(msgspec.Struct):
-    pages: int = 0
-    queued: int = 0
-    in_flight: int = 0
-    errors: int = 0
-    elapsed_s: float = 0.0
-    pages_per_s: float = 0.0
 
 
 class Run(msgspec.Struct, kw_only=True):
@@ -61,7 +53,8 @@ class Run(msgspec.Struct, kw_only=True):
     started_at: float | None = None
     ended_at: float | None = None
     exit_code: int | None = None
-    progress: RunProgress = msgspec.field(default_factory=RunProgress)
+    #: What the run's supervisor last wrote on its progress pipe.
+    progress: Progress = msgspec.field(default_factory=Progress)
     #: The child's --stats-json, when it finished.
     stats: dict[str, Any] | None = None
     error: str | None = None
@@ -240,6 +233,6 @@ async def _read_progress(fd: int, run: Run) -> None:
         try:
             while line := await reader.readline():
                 with contextlib.suppress(msgspec.DecodeError):
-                    run.progress = msgspec.json.decode(line, type=RunProgress)
+                    run.progress = msgspec.json.decode(line, type=Progress)
         finally:
             transport.close()

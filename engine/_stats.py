@@ -12,14 +12,15 @@ __all__ = ["CrawlStats", "Progress", "StatsCollector", "Tally"]
 
 
 class Progress(msgspec.Struct):
-    """A snapshot handed to progress callbacks about twice a second."""
+    """A snapshot handed to progress callbacks about twice a second (and, as JSON lines on
+    SHOAL_PROGRESS_FD, to the daemon: zero until the first one comes)."""
 
-    pages: int
-    queued: int
-    in_flight: int
-    errors: int
-    elapsed_s: float
-    pages_per_s: float
+    pages: int = 0
+    queued: int = 0
+    in_flight: int = 0
+    errors: int = 0
+    elapsed_s: float = 0.0
+    pages_per_s: float = 0.0
 
 
 class Tally(msgspec.Struct):
