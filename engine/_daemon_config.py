@@ -36,6 +36,9 @@ __all__ = [
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 # The commands a job may run; any other plugin runs as `shoal crawl --plugin NAME`.
 COMMANDS = frozenset({"crawl", "docs", "rss"})
+# Those whose state carries from one run to the next: a second `shoal docs` against its
+# state is a conditional refresh. The others start from an empty state unless they resume.
+KEEPS_STATE = frozenset({"docs"})
 
 
 class ConfigError(UsageError):

@@ -28,7 +28,7 @@ import msgspec
 import orjson
 
 from ._cmd_crawl import PROGRESS_FD_VARIABLE
-from ._daemon_config import COMMANDS, Job
+from ._daemon_config import COMMANDS, KEEPS_STATE, Job
 from ._stats import Progress
 
 __all__ = ["Run", "command_for", "start_run"]
@@ -117,9 +117,7 @@ class Child:
 async def start_run(run: Run, *, workdir: Path, resume: bool) -> Child:
     """Start the run's child; returns once it is running. ``resume`` continues the state of
     an interrupted run; otherwise the run starts from an empty state."""
-    # `shoal docs` keeps its state between runs on purpose: a second run is a conditional
-    # refresh. Other commands start from an empty state unless they resume.
-    keep = resume or run.plugin == "docs"
+    keep = resume or run.plugin in KEEPS_STATE
     argv = [*run.args, *_prepare(workdir, resume=resume, keep=keep)]
     read_fd, write_fd = os.pipe()
     env = {**os.environ, PROGRESS_FD_VARIABLE: str(write_fd)}
