@@ -221,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
             every = store.report_items(feeds, analyzer_name, since=since, per_feed=None)
             write_atomically(Path(args.json), json_articles(every))
     if args.stats_json:
-        _add_to_stats(Path(args.stats_json), tally, cache)
+        _add_to_stats(Path(args.stats_json), tally, cache, crawled=bool(due))
     if not args.quiet:
         _print_summary(args, tally, cache)
     return 0
@@ -255,9 +255,7 @@ def _crawl(
         records = Path(tmp) / "records.jsonl"
         options.output = str(records)
         code = run_crawl(options, quiet=args.quiet, show_output=False)
-        if code != 0 and not records.exists():
-            return code
-        if records.exists():
+        if records.exists():  # what an interrupted crawl got is kept too
             _store_records(store, cache, _read_records(records), tally, args.analyzer)
     return code
 
@@ -464,10 +462,11 @@ def _print_plan(
     )
 
 
-def _add_to_stats(path: Path, tally: _Tally, cache: TwoTierCache) -> None:
+def _add_to_stats(path: Path, tally: _Tally, cache: TwoTierCache, *, crawled: bool) -> None:
     """The crawl's --stats-json, with this command's own figures under "rss" (the daemon's
-    /metrics reads them: cache hits, LLM calls and tokens)."""
-    stats = orjson.loads(path.read_bytes()) if path.exists() else {}
+    /metrics reads them: cache hits, LLM calls and tokens). Without a crawl (every feed
+    fresh), only those: a file left by an earlier run is not this run's figures."""
+    stats = orjson.loads(path.read_bytes()) if crawled and path.exists() else {}
     hits = {
         ns: cache.stats.l1_hits.get(ns, 0) + cache.stats.l2_hits.get(ns, 0) for ns in cache.ttls
     }

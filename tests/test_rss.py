@@ -72,13 +72,17 @@ async def test_a_second_run_asks_conditionally_and_reads_only_what_is_new(tmp_pa
     async with FeedSite(spec, hosts=HOSTS) as site:
         feeds = _feed_list(tmp_path, site.feed_urls)
         db = str(tmp_path / "news.sqlite")
-        first = await _rss(site, str(feeds), "--db", db)
+        stats = tmp_path / "stats.json"
+        first = await _rss(site, str(feeds), "--db", db, "--stats-json", str(stats))
         assert first.returncode == 0, first.stderr
+        assert orjson.loads(stats.read_bytes())["pages"] == 4 + 4 * 3
         # Within the feeds' TTL (1 h by default): nothing is asked at all.
         site.reset()
-        cached = await _rss(site, str(feeds), "--db", db)
+        cached = await _rss(site, str(feeds), "--db", db, "--stats-json", str(stats))
         assert cached.returncode == 0, cached.stderr
         assert site.log == []
+        # ... and its figures are its own, not the first run's crawl.
+        assert "pages" not in orjson.loads(stats.read_bytes())
         assert "4 fresh in cache" in cached.stdout.decode()
         assert "feeds 100%" in cached.stdout.decode()
         # With the TTL at zero: every feed asked conditionally; one has a new story.
