@@ -42,7 +42,6 @@ generators' versions.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -54,7 +53,6 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -64,6 +62,7 @@ import lxml.html
 from lxml.etree import _Element
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from docsites.build import locked
 from test_docs_real_sites import plain
 
 __all__ = [
@@ -296,23 +295,12 @@ def default_cache_dir() -> Path:
 def build_corpus(cache_dir: Path) -> list[HeldOutPage]:
     """Downloads and builds what is missing under ``cache_dir``; returns every page."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    with _locked(cache_dir / ".lock"):
+    with locked(cache_dir / ".lock"):
         stale = [p for p in PROJECTS if not (cache_dir / f"{p.key}.stamp").is_file()]
         if stale:
             _fetch(cache_dir, _needed_sdists(stale))
             _build(cache_dir, stale)
     return [page for project in PROJECTS for page in _pages(cache_dir, project)]
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    # Two runs sharing the cache build it once, in turn.
-    with path.open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 # --- download ---------------------------------------------------------------------------------

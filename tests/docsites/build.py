@@ -33,6 +33,7 @@ __all__ = [
     "BuildError",
     "build_sites",
     "default_cache_dir",
+    "locked",
     "sources_digest",
 ]
 
@@ -100,7 +101,7 @@ def build_sites(cache_dir: Path) -> dict[str, Path]:
     """Builds whatever is out of date under ``cache_dir``; returns each site's HTML root."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     roots = {name: cache_dir / name for name in SITE_NAMES}
-    with _locked(cache_dir / ".lock"):
+    with locked(cache_dir / ".lock"):
         stale = [name for name in SITE_NAMES if not _fresh(cache_dir, name)]
         if stale:
             _build(cache_dir, stale)
@@ -119,8 +120,9 @@ def _fresh(cache_dir: Path, name: str) -> bool:
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    # Two sessions sharing the cache (pytest runs in two terminals) build it once, in turn.
+def locked(path: Path) -> Iterator[None]:
+    """Hold ``path``'s lock: two sessions sharing a cache (pytest in two terminals, two bench
+    runs) build it once, in turn."""
     with path.open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
