@@ -104,3 +104,18 @@ def test_ids_derived_from_titles_do_not_make_content_chrome() -> None:
     for kept in ("HTTP Related", "Headers and cookies.", "set_cookie(key)", "Pager Support"):
         assert kept in text
     assert "Quick search" not in text and "Next topic" not in text
+
+
+def test_headings_and_terms_are_content_whatever_their_class() -> None:
+    """A heading or a definition term is the content's own structure, even when a theme gives
+    it a class that names chrome elsewhere ("related", "toc")."""
+    root = html.document_fromstring(
+        '<html><body><div role="main"><h1>Guide</h1><p>Text of the guide.</p>'
+        '<h2 class="related">Related projects</h2><p>Others like it.</p>'
+        '<dl><dt class="toc">The toc option</dt><dd>Makes a table of contents.</dd></dl>'
+        '<div class="related">Next topic</div></div></body></html>'
+    )
+    text = plain_text(main_content(root))
+    for kept in ("Related projects", "Others like it.", "The toc option"):
+        assert kept in text
+    assert "Next topic" not in text
