@@ -9,6 +9,7 @@ enough that the media type alone would lose them.
 from __future__ import annotations
 
 import re
+from typing import Any, cast
 
 import msgspec
 from lxml import etree, html
@@ -81,9 +82,15 @@ def article_text(markup: str) -> tuple[str | None, str]:
     return title, plain_text(main_content(root))
 
 
+# Where an article's title is, best first; compiled once (root.xpath(text) compiles each call).
+_TITLES = tuple(
+    etree.XPath(path) for path in ("//meta[@property='og:title']/@content", "//h1", "//title")
+)
+
+
 def _title(root: html.HtmlElement) -> str | None:
-    for path in ("//meta[@property='og:title']/@content", "//h1", "//title"):
-        for found in root.xpath(path):
+    for path in _TITLES:
+        for found in cast(list[Any], path(root)):
             text = found if isinstance(found, str) else " ".join(found.itertext())
             text = " ".join(str(text).split())
             if text:
