@@ -115,10 +115,13 @@ class Daemon:
         return None
 
     def next_due(self, job: Job) -> float | None:
-        schedule = self._schedules[job.name]
+        return self._next_due(job).timestamp()
+
+    def _next_due(self, job: Job) -> datetime:
+        """The job's next scheduled time after its last one and now (jitter not added)."""
         last = self.record(job.name).last_scheduled
         after = datetime.fromtimestamp(max(last or 0, time.time()), UTC)
-        return schedule.next_after(after).timestamp()
+        return self._schedules[job.name].next_after(after)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -308,16 +311,13 @@ class Daemon:
         stats = run.stats or {}
         totals = self.totals.setdefault(run.job or "", {})
         errors = stats.get("errors") or {}
+        rss = stats.get("rss") or {}
         for key, value in (
             ("pages", stats.get("pages", 0)),
             ("bytes", stats.get("bytes", 0)),
             ("errors", sum(errors.values()) if isinstance(errors, dict) else 0),
             ("retries", stats.get("retries", 0)),
             ("worker_restarts", stats.get("worker_restarts", 0)),
-        ):
-            totals[key] = totals.get(key, 0.0) + float(value or 0)
-        rss = stats.get("rss") or {}
-        for key, value in (
             ("cache_hits", sum((rss.get("cache_hits") or {}).values())),
             ("llm_calls", rss.get("calls", 0)),
             ("llm_tokens", rss.get("tokens", 0)),
@@ -341,14 +341,14 @@ class Daemon:
             if missed and job.missed != "skip":
                 count = 1 if job.missed == "run_once" else len(missed)
                 log.info("job %s: %d runs missed, %d run now", job.name, len(missed), count)
+                command = self._command(job)
                 for _ in range(count):
-                    self.start(job.name, job.plugin, self._command(job), "missed")
+                    self.start(job.name, job.plugin, command, "missed")
             if missed:
                 record.last_scheduled = missed[-1].timestamp()
                 self._save_persisted()
         while True:
-            after = datetime.fromtimestamp(max(record.last_scheduled or 0, time.time()), UTC)
-            due = schedule.next_after(after)
+            due = self._next_due(job)
             at = due.timestamp() + jitter_for(job.name, jitter, due)
             await asyncio.sleep(max(0.0, at - time.time()))
             record.last_scheduled = due.timestamp()
