@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             f"shoal daemon: {args.config}: ok, {len(config.jobs)} jobs, API on {config.daemon.api}"
         )
         return 0
-    _configure_logging(config.daemon.log_format, args)
+    _configure_logging(config.daemon.log_format)
     import uvloop
 
     from ._daemon import Daemon
@@ -90,15 +90,12 @@ class _JsonLines(logging.Formatter):
         return orjson.dumps(entry).decode()
 
 
-def _configure_logging(log_format: str, args: argparse.Namespace) -> None:
+def _configure_logging(log_format: str) -> None:
+    """The daemon's own line format; the level is the one cli.main set from -v/-q."""
     json_lines = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
     handler = logging.StreamHandler(sys.stderr)
     if json_lines:
         handler.setFormatter(_JsonLines())
     else:
         handler.setFormatter(logging.Formatter("shoal: %(asctime)s %(message)s", "%H:%M:%S"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(
-        logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
-    )
+    logging.getLogger().handlers[:] = [handler]
