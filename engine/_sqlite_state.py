@@ -196,7 +196,7 @@ class SQLiteState:
         if existed:
             # Read-only first: a file that is not ours, or is damaged, or is from a newer
             # shoal must be refused before anything writes to it (even switching on WAL).
-            self._identify()
+            existed = self._identify()
         if existed and not resume:
             raise StateError(
                 f"state file {self.path} already holds a crawl; "
@@ -230,9 +230,11 @@ class SQLiteState:
             ) from exc
         self._open_output(resume)
 
-    def _identify(self) -> None:
+    def _identify(self) -> bool:
         """Raise :class:`StateError` unless the existing file is an intact state file that
-        this shoal can read. Opens it read-only."""
+        this shoal can read, or an SQLite file with nothing in it: a crawl killed while it
+        created its state leaves one (WAL mode is set before the tables). Whether it holds a
+        crawl back. Opens it read-only."""
         try:
             conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
         except sqlite3.Error as exc:
@@ -242,6 +244,8 @@ class SQLiteState:
                 tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema")}
             except sqlite3.DatabaseError as exc:
                 raise StateError(f"state file {self.path} is not an SQLite file ({exc})") from exc
+            if not tables:
+                return False
             if not {"meta", "urls", "outbox"} <= tables:
                 raise StateError(
                     f"{self.path} is an SQLite file but not a shoal state file; "
@@ -260,6 +264,7 @@ class SQLiteState:
             (check,) = conn.execute("PRAGMA quick_check(1)").fetchone()
             if check != "ok":
                 raise StateError(f"state file {self.path} is corrupt ({check})")
+            return True
         except sqlite3.DatabaseError as exc:
             raise StateError(f"state file {self.path} is corrupt ({exc})") from exc
         finally:

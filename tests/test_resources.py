@@ -7,6 +7,7 @@ Everything runs the real ``shoal`` command against the real test site on loopbac
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import resource
 import signal
@@ -108,6 +109,22 @@ async def test_foreign_and_newer_state_files_are_refused_untouched(tmp_path: Pat
     for resume in (False, True):
         assert "not a shoal state file" in said["notes.sqlite", resume]
         assert "newer shoal (schema version 99" in said["newer.sqlite", resume]
+
+
+async def test_a_state_file_killed_while_it_was_created_is_taken_over(tmp_path: Path) -> None:
+    """Seen in a chaos run: killed between switching on WAL and creating its tables, a crawl
+    leaves an SQLite file with nothing in it. --resume (and a fresh start) take it over."""
+    for extra in ([], ["--resume"]):
+        state = tmp_path / f"state{len(extra)}.sqlite"
+        with contextlib.closing(sqlite3.connect(state)) as db:
+            db.execute("PRAGMA journal_mode=WAL")  # what the killed crawl had done
+        assert state.stat().st_size > 0
+        async with SiteServer(SiteSpec(pages=5, seed=65), host="127.0.0.1") as site:
+            out = tmp_path / f"out{len(extra)}.jsonl"
+            done = await run_shoal("crawl", site.url, "-o", str(out), "--state", str(state),
+                                   *extra, *allow(site.url))  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert len(read_jsonl(out)) == 5
 
 
 async def test_long_crawl_does_not_leak_descriptors_or_grow(tmp_path: Path) -> None:
